@@ -1,0 +1,496 @@
+"""The topics-and-templates file (contracts/runtime.md, "Topics and templates file").
+
+``TEMPLATES_FILE`` is TOML; each ``[[template]]`` is one WeChat subscription template as
+WeChat's template list returns it (``template_id``, ``title``, ``type``, ``content``), plus how
+the BFF fills it: which ``topics`` it carries, the mini-program ``page`` a tap opens, and
+``[template.data]``, one format string per keyword code of ``content``. An optional
+``[template.enum_values]`` table lists the allowed values of ``enum``/``enum_string`` keywords.
+
+Format strings use ``{name}`` placeholders, and only the names of ``PLACEHOLDERS`` (below, with
+what each holds); the notice engine supplies their values already formatted for display, so a
+template never formats a value itself (no format specs, no conversions). ``{open_token}`` goes
+in every page: it lets the tapped notice open the page as its recipient.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import string
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+from bff.topics import Topic
+
+# name → what the engine puts there (example).
+PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
+    {
+        "order_no": "the order number (SO20261120000001)",
+        "node_phrase": "status phrase of a supply-chain node, at most 5 Chinese characters (已出库)",
+        "node_title": "title of a supply-chain node (干线运输中)",
+        "occurred_at": "when the event happened, business time zone (2026年11月20日 09:30)",
+        "note": "free text: the node's note, a maintenance item, an offer's detail",
+        "location": "where the order is (杭州仓)",
+        "carrier": "courier company (顺丰速运); events before OUTBOUND have none",
+        "tracking_no": "courier tracking number (SF1234567890); events before OUTBOUND have none",
+        "eta": "estimated arrival (2026年11月22日 18:00)",
+        "deadline": "until when the user can decide on an exception or a delivery slot",
+        "exception_reason": "why the order is in trouble (暴雨导致干线延误)",
+        "option_summary": "what happens if the user does nothing: the default option's label",
+        "slot_label": "a delivery slot's label (11月22日 09:00~12:00)",
+        "sku_name": "product name (有机燕麦片 1kg)",
+        "run_out_date": "predicted date a consumable runs out (2026年12月05日)",
+        "remind_date": "the date a reminder is about, e.g. maintenance due",
+        "offer_title": "title of an offer or benefit (以旧换新立减200元)",
+        "expires_at": "when an offer or points expire",
+        "points": "member points (1280)",
+        "amount": "money with the currency symbol (¥199.00)",
+        "stage": "presale stage (尾款生产)",
+        "progress": "progress text (已完成60%, 支付成功)",
+        "open_token": "the token that opens the page as the notice's recipient",
+    }
+)
+KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(PLACEHOLDERS)
+
+ONE_TIME = 2
+LONG_TERM = 3
+TEMPLATE_TYPES: Mapping[int, str] = MappingProxyType({ONE_TIME: "one-time", LONG_TERM: "long-term"})
+
+# The lazy kind group matters: kinds contain underscores (character_string, phone_number, enum_string).
+_KEYWORD_RE = re.compile(r"\{\{(?P<code>(?P<kind>[a-z_]+?)(?P<idx>\d+))\.DATA\}\}")
+_ENUM_KINDS = frozenset({"enum", "enum_string"})
+_REQUIRED_FIELDS = ("template_id", "title", "type", "content", "topics", "page", "data")
+_OPTIONAL_FIELDS = ("enum_values",)
+_BUNDLED = "templates.toml"
+
+_Problem: TypeAlias = Callable[[str, str], None]  # (field, message)
+
+
+@dataclass(frozen=True)
+class ContentKeyword:
+    """One keyword of a template's ``content`` line ``label:{{code.DATA}}``."""
+
+    code: str
+    kind: str
+    label: str
+
+
+def parse_content(content: str) -> tuple[ContentKeyword, ...]:
+    """The keywords of a WeChat template ``content``, in order; the label is the text before the
+    keyword on its line, without the trailing colon."""
+    keywords: list[ContentKeyword] = []
+    for line in content.splitlines():
+        for match in _KEYWORD_RE.finditer(line):
+            label = line[: match.start()].strip().rstrip(":：").strip()
+            keywords.append(ContentKeyword(code=match["code"], kind=match["kind"], label=label))
+    return tuple(keywords)
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    template_id: str
+    title: str
+    type: int
+    content: str
+    topics: tuple[Topic, ...]
+    page: str
+    data: Mapping[str, str]
+    enum_values: Mapping[str, tuple[str, ...]]
+
+    def keywords(self) -> tuple[ContentKeyword, ...]:
+        return parse_content(self.content)
+
+    @property
+    def keyword_codes(self) -> tuple[str, ...]:
+        return tuple(keyword.code for keyword in self.keywords())
+
+    @property
+    def one_time(self) -> bool:
+        return self.type == ONE_TIME
+
+    def placeholders(self) -> frozenset[str]:
+        """Every placeholder the template's data and page need a value for."""
+        names: set[str] = set(_placeholders(self.page))
+        for fmt in self.data.values():
+            names.update(_placeholders(fmt))
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class TemplatesFile:
+    templates: tuple[TemplateConfig, ...]
+
+    def by_id(self, template_id: str) -> TemplateConfig | None:
+        for template in self.templates:
+            if template.template_id == template_id:
+                return template
+        return None
+
+    def for_topic(self, topic: Topic | str) -> TemplateConfig | None:
+        for template in self.templates:
+            if topic in template.topics:
+                return template
+        return None
+
+    def topics_of(self, template_id: str) -> tuple[Topic, ...]:
+        template = self.by_id(template_id)
+        return template.topics if template is not None else ()
+
+    @property
+    def topics(self) -> frozenset[Topic]:
+        """The topics some template carries; a topic outside this set cannot be sent."""
+        return frozenset(topic for template in self.templates for topic in template.topics)
+
+
+class TemplatesFileError(ValueError):
+    """The file is unusable; the message names the file and lists every problem, one per line."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        count = len(self.problems)
+        header = f"templates file {source}: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([header, *(f"  {problem}" for problem in self.problems)]))
+
+
+def load_templates_file(path: str | Path | None = None) -> TemplatesFile:
+    """Read and check a templates file; ``None`` means the bundled ``bff/data/templates.toml``."""
+    if path is None:
+        resource = importlib.resources.files("bff").joinpath("data", _BUNDLED)
+        return loads_templates_file(resource.read_text(encoding="utf-8"), source=f"bundled {_BUNDLED}")
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplatesFileError(str(file), ["the file does not exist"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplatesFileError(str(file), [f"cannot be read: {exc}"]) from None
+    return loads_templates_file(text, source=str(file))
+
+
+def loads_templates_file(text: str, source: str = "<string>") -> TemplatesFile:
+    """Parse and check templates-file TOML text; raises TemplatesFileError listing every problem."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplatesFileError(source, [f"not valid TOML: {exc}"]) from None
+    return _Checker(source).check(document)
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def check(self, document: Mapping[str, Any]) -> TemplatesFile:
+        for key in document:
+            if key != "template":
+                self.problems.append(f"unknown top-level key {key!r}; expected only [[template]] tables")
+        raw_templates = document.get("template")
+        if raw_templates is None:
+            self.problems.append("no [[template]] tables")
+            raise TemplatesFileError(self.source, self.problems)
+        if not isinstance(raw_templates, list) or not all(isinstance(t, dict) for t in raw_templates):
+            self.problems.append("'template' must be an array of tables ([[template]])")
+            raise TemplatesFileError(self.source, self.problems)
+
+        templates = [self._template(index, raw) for index, raw in enumerate(raw_templates)]
+        self._cross_check(raw_templates)
+        if self.problems:
+            raise TemplatesFileError(self.source, self.problems)
+        return TemplatesFile(templates=tuple(t for t in templates if t is not None))
+
+    def _template(self, index: int, raw: Mapping[str, Any]) -> TemplateConfig | None:
+        template_id = raw.get("template_id")
+        where = f"template[{index}]" + (f" ({template_id})" if isinstance(template_id, str) else "")
+        problems_before = len(self.problems)
+
+        def problem(field: str, message: str) -> None:
+            self.problems.append(f"{where} {field}: {message}")
+
+        for field in _REQUIRED_FIELDS:
+            if field not in raw:
+                problem(field, "missing")
+        for field in raw:
+            if field not in _REQUIRED_FIELDS and field not in _OPTIONAL_FIELDS:
+                problem(field, "unknown field")
+
+        def text(field: str) -> str:
+            value = raw.get(field)
+            if value is None:
+                return ""
+            if not isinstance(value, str) or not value.strip():
+                problem(field, f"must be a non-empty string, got {value!r}")
+                return ""
+            return value
+
+        template_id_text = text("template_id")
+        title = text("title")
+        content = text("content")
+        page = text("page")
+
+        kind = raw.get("type")
+        if "type" in raw and (isinstance(kind, bool) or kind not in TEMPLATE_TYPES):
+            problem("type", f"must be 2 (one-time) or 3 (long-term), got {kind!r}")
+
+        topics = self._topics(raw.get("topics"), "topics" in raw, problem)
+
+        keywords = parse_content(content)
+        codes = [keyword.code for keyword in keywords]
+        if content and not keywords:
+            problem("content", "has no {{code.DATA}} keywords")
+        for code in sorted({c for c in codes if codes.count(c) > 1}):
+            problem("content", f"keyword {code} appears more than once")
+
+        data = self._data(raw.get("data"), "data" in raw, codes, problem)
+        enum_values = self._enum_values(raw.get("enum_values"), keywords, problem)
+        if page:
+            self._check_format(page, "page", problem)
+
+        if len(self.problems) > problems_before:
+            return None
+        assert isinstance(kind, int)
+        return TemplateConfig(
+            template_id=template_id_text,
+            title=title,
+            type=kind,
+            content=content,
+            topics=topics,
+            page=page,
+            data=MappingProxyType(data),
+            enum_values=MappingProxyType(enum_values),
+        )
+
+    def _topics(self, value: object, present: bool, problem: _Problem) -> tuple[Topic, ...]:
+        if not present:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            problem("topics", f"must be a list of topic keys, got {value!r}")
+            return ()
+        if not value:
+            problem("topics", "is empty; a template must carry at least one topic")
+        topics: list[Topic] = []
+        for item in value:
+            try:
+                topic = Topic(item)
+            except ValueError:
+                problem("topics", f"unknown topic {item!r}")
+                continue
+            if topic in topics:
+                problem("topics", f"topic {item} is listed twice")
+            else:
+                topics.append(topic)
+        return tuple(topics)
+
+    def _data(self, value: object, present: bool, codes: list[str], problem: _Problem) -> dict[str, str]:
+        if not present:
+            return {}
+        if not isinstance(value, dict):
+            problem("data", f"must be a table ([template.data]), got {value!r}")
+            return {}
+        data: dict[str, str] = {}
+        for code, fmt in value.items():
+            if code not in codes:
+                problem(f"data.{code}", "is not a keyword of content")
+            if not isinstance(fmt, str):
+                problem(f"data.{code}", f"must be a string, got {fmt!r}")
+                continue
+            if not fmt.strip():
+                problem(f"data.{code}", "is empty; WeChat rejects empty values")
+            self._check_format(fmt, f"data.{code}", problem)
+            data[code] = fmt
+        for code in codes:
+            if code not in value:
+                problem("data", f"keyword {code} of content has no data entry")
+        return data
+
+    def _enum_values(
+        self, value: object, keywords: Sequence[ContentKeyword], problem: _Problem
+    ) -> dict[str, tuple[str, ...]]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            problem("enum_values", f"must be a table ([template.enum_values]), got {value!r}")
+            return {}
+        kinds = {keyword.code: keyword.kind for keyword in keywords}
+        enum_values: dict[str, tuple[str, ...]] = {}
+        for code, values in value.items():
+            if code not in kinds:
+                problem(f"enum_values.{code}", "is not a keyword of content")
+            elif kinds[code] not in _ENUM_KINDS:
+                problem(f"enum_values.{code}", f"keyword is a {kinds[code]}, not an enum")
+            if (
+                not isinstance(values, list)
+                or not values
+                or not all(isinstance(v, str) and v for v in values)
+            ):
+                problem(f"enum_values.{code}", f"must be a non-empty list of strings, got {values!r}")
+                continue
+            enum_values[code] = tuple(values)
+        return enum_values
+
+    def _check_format(self, fmt: str, field: str, problem: _Problem) -> None:
+        try:
+            parsed = list(string.Formatter().parse(fmt))
+        except ValueError as exc:
+            problem(field, f"bad format string {fmt!r}: {exc} (write {{{{ and }}}} for literal braces)")
+            return
+        for _literal, name, spec, conversion in parsed:
+            if name is None:
+                continue
+            if name == "":
+                problem(field, "empty placeholder {}; name one, e.g. {order_no}")
+            elif not name.isidentifier():
+                problem(field, f"placeholder {{{name}}} must be a plain name")
+            elif name not in KNOWN_PLACEHOLDERS:
+                problem(field, f"unknown placeholder {{{name}}}")
+            if spec or conversion:
+                problem(field, f"placeholder {{{name}}} must not carry a format spec or conversion")
+
+    def _cross_check(self, raw_templates: Sequence[Mapping[str, Any]]) -> None:
+        first_with_id: dict[str, int] = {}
+        for index, raw in enumerate(raw_templates):
+            template_id = raw.get("template_id")
+            if not isinstance(template_id, str):
+                continue
+            if template_id in first_with_id:
+                first = first_with_id[template_id]
+                self.problems.append(
+                    f"template[{index}] ({template_id}) template_id: duplicate of template[{first}]"
+                )
+            else:
+                first_with_id[template_id] = index
+
+        claimed: dict[Topic, tuple[int, str]] = {}
+        for index, raw in enumerate(raw_templates):
+            template_id = raw.get("template_id")
+            topics = raw.get("topics")
+            if not isinstance(topics, list):
+                continue
+            for item in dict.fromkeys(topics):
+                if not isinstance(item, str) or item not in Topic.__members__:
+                    continue
+                topic = Topic(item)
+                if topic in claimed:
+                    other_index, other_id = claimed[topic]
+                    self.problems.append(
+                        f"template[{index}] ({template_id}) topics: topic {topic} is already carried by "
+                        f"template[{other_index}] ({other_id})"
+                    )
+                else:
+                    claimed[topic] = (index, str(template_id))
+
+
+def _placeholders(fmt: str) -> list[str]:
+    return [name for _literal, name, _spec, _conv in string.Formatter().parse(fmt) if name]
+
+
+def _render(fmt: str, values: Mapping[str, str], what: str) -> str:
+    for name in _placeholders(fmt):
+        if name not in values:
+            raise KeyError(f"{what} needs a value for placeholder {{{name}}}")
+    return fmt.format_map(values)
+
+
+def render_data(template: TemplateConfig, values: Mapping[str, str]) -> dict[str, str]:
+    """keyword code → rendered value. Raises KeyError naming the template, the keyword and the
+    placeholder when ``values`` lacks one. Values are not validated against the keyword kinds
+    here (that is the WeChat package's job)."""
+    return {
+        code: _render(fmt, values, f"template {template.template_id} keyword {code}")
+        for code, fmt in template.data.items()
+    }
+
+
+def render_page(template: TemplateConfig, values: Mapping[str, str]) -> str:
+    """The mini-program page a tap on the notice opens."""
+    return _render(template.page, values, f"template {template.template_id} page")
+
+
+def diff_against_wechat(file: TemplatesFile, wechat_templates: Sequence[Mapping[str, object]]) -> list[str]:
+    """Differences between the file and WeChat's template list (the ``data[]`` of gettemplate:
+    ``priTmplId``, ``title``, ``content``, ``type``, optional ``keywordEnumValueList``).
+    One readable line per difference; an empty list means the file matches WeChat.
+
+    Templates on WeChat that the file does not use are not differences."""
+    on_wechat: dict[str, Mapping[str, object]] = {}
+    for item in wechat_templates:
+        template_id = item.get("priTmplId")
+        if isinstance(template_id, str):
+            on_wechat[template_id] = item
+
+    lines: list[str] = []
+    for template in file.templates:
+        name = f"template {template.template_id} ({template.title})"
+        remote = on_wechat.get(template.template_id)
+        if remote is None:
+            lines.append(f"{name}: missing on WeChat")
+            continue
+        remote_title = remote.get("title")
+        if remote_title != template.title:
+            lines.append(f"{name}: title is {remote_title!r} on WeChat")
+        remote_type = remote.get("type")
+        if remote_type != template.type:
+            lines.append(f"{name}: type is {remote_type!r} on WeChat, {template.type} in the file")
+        remote_content = remote.get("content")
+        remote_keywords = parse_content(remote_content) if isinstance(remote_content, str) else ()
+        lines.extend(_keyword_differences(name, template, remote_keywords))
+        lines.extend(_enum_differences(name, template, remote.get("keywordEnumValueList")))
+    return lines
+
+
+def _keyword_differences(
+    name: str, template: TemplateConfig, remote_keywords: Sequence[ContentKeyword]
+) -> list[str]:
+    lines: list[str] = []
+    remote_by_code = {keyword.code: keyword for keyword in remote_keywords}
+    remote_by_index = {_index(keyword.code): keyword for keyword in remote_keywords}
+    local_codes = set(template.keyword_codes)
+    for keyword in template.keywords():
+        remote = remote_by_code.get(keyword.code)
+        if remote is not None:
+            if remote.label != keyword.label:
+                lines.append(f"{name}: keyword {keyword.code} is labelled {remote.label!r} on WeChat")
+            continue
+        same_slot = remote_by_index.get(_index(keyword.code))
+        if same_slot is not None and same_slot.code not in local_codes:
+            lines.append(
+                f"{name}: keyword {keyword.code} is a {same_slot.kind} on WeChat ({same_slot.code}), "
+                f"a {keyword.kind} in the file"
+            )
+        else:
+            lines.append(f"{name}: keyword {keyword.code} missing on WeChat")
+    local_indexes = {_index(code) for code in local_codes}
+    for remote in remote_keywords:
+        if remote.code not in local_codes and _index(remote.code) not in local_indexes:
+            lines.append(f"{name}: keyword {remote.code} ({remote.label}) on WeChat is not in the file")
+    return lines
+
+
+def _enum_differences(name: str, template: TemplateConfig, remote_enums: object) -> list[str]:
+    if not template.enum_values or not isinstance(remote_enums, list):
+        return []
+    remote_values: dict[str, set[str]] = {}
+    for entry in remote_enums:
+        if isinstance(entry, Mapping):
+            code = str(entry.get("keywordCode", "")).removesuffix(".DATA")
+            values = entry.get("enumValueList")
+            if isinstance(values, list):
+                remote_values[code] = {str(v) for v in values}
+    lines: list[str] = []
+    for code, values in template.enum_values.items():
+        if code not in remote_values:
+            continue
+        unknown = [v for v in values if v not in remote_values[code]]
+        if unknown:
+            lines.append(f"{name}: keyword {code} values {unknown} are not allowed on WeChat")
+    return lines
+
+
+def _index(code: str) -> str:
+    match = _KEYWORD_RE.fullmatch(f"{{{{{code}.DATA}}}}")
+    return match["idx"] if match else code
