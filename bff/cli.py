@@ -1,0 +1,151 @@
+"""`bff`: the service's command line.
+
+  bff dev        web + worker + WeChat sandbox as child processes (what `make run` runs)
+  bff web        the ASGI app under uvicorn (Procfile `web`)
+  bff worker     the arq worker (Procfile `worker`)
+  bff sandbox    the WeChat sandbox alone
+  bff migrate    apply migrations (Procfile `release`)
+  bff makemigrations [--name NAME]   write a migration for model changes
+  bff seed [--if-empty]              load demo data
+
+Configuration problems end the command with one line naming the variable, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bff.settings import Settings, SettingsError, get_settings
+
+EXIT_CONFIG = 2
+
+
+class CommandError(Exception):
+    """A failure the user can fix; printed as one line."""
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def cmd_web(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from bff.web.app import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from arq.worker import run_worker
+
+    from bff.redis import redis_settings, resolve_redis_url
+    from tasks.worker import WorkerSettings
+
+    settings = _settings()
+    run_worker(WorkerSettings, redis_settings=redis_settings(resolve_redis_url(settings)))  # type: ignore[arg-type]
+
+
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    from wxsandbox.__main__ import serve
+
+    serve(host=args.host, port=args.port)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from bff.dbcheck import check_database
+    from bff.migrate import apply_migrations
+
+    settings = _settings()
+    asyncio.run(check_database(settings.database_url))
+    print("migrating", _describe_db(settings.database_url), flush=True)
+    asyncio.run(apply_migrations(settings.database_url, progress=lambda line: print(" ", line, flush=True)))
+    print("migrations applied", flush=True)
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> None:
+    from bff.migrate import make_migrations
+
+    created = asyncio.run(make_migrations(_settings().database_url, name=args.name))
+    print("\n".join(created) if created else "no changes detected")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from bff.seed import run_seed
+
+    print(asyncio.run(run_seed(_settings(), if_empty=args.if_empty)))
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    from bff.devserver import run_dev
+
+    sys.exit(run_dev(web_port=args.port, sandbox_port=args.sandbox_port, host=args.host))
+
+
+def _describe_db(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return f"sqlite {parts.netloc}{parts.path}"
+    return f"{parts.scheme} {parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bff", description="Lvyue subscription-message BFF")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="web, worker and WeChat sandbox together")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    dev.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    dev.set_defaults(func=cmd_dev)
+
+    web = sub.add_parser("web", help="serve the ASGI app")
+    web.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    web.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    web.set_defaults(func=cmd_web)
+
+    sub.add_parser("worker", help="run the arq worker").set_defaults(func=cmd_worker)
+
+    sandbox = sub.add_parser("sandbox", help="serve the WeChat sandbox")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    sub.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_migrate)
+
+    make = sub.add_parser("makemigrations", help="write a migration for model changes")
+    make.add_argument("--name", default=None)
+    make.set_defaults(func=cmd_makemigrations)
+
+    seed = sub.add_parser("seed", help="load demo data")
+    seed.add_argument("--if-empty", action="store_true", help="only when the database has no users")
+    seed.set_defaults(func=cmd_seed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        print(f"bff: configuration error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
+    except CommandError as exc:
+        print(f"bff: {exc}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The ASGI application: routes, lifespan (ORM and clients), middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+from tortoise.contrib.starlette import RegisterTortoise
+
+from bff.db import tortoise_config
+from bff.resources import Resources, open_resources
+from bff.settings import Settings, get_settings
+from bff.web.graphql import graphql_view
+from bff.web.health import healthz, metrics, readyz
+from bff.web.middleware import MetricsMiddleware
+from schema import schema
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    # A Route, not a Mount: Mount answers POST /graphql with a 307 (stack-notes §2.1).
+    return [
+        Route("/graphql", graphql_view(schema, production=settings.is_production), methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Starlette:
+    """Build the app. With `resources` given (tests), the caller owns the ORM and the clients."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if resources is not None:
+            app.state.resources = resources
+            yield
+            return
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(
+                RegisterTortoise(app, config=tortoise_config(settings.database_url))
+            )
+            app.state.resources = await stack.enter_async_context(open_resources(settings))
+            yield
+
+    return Starlette(routes=routes(settings), lifespan=lifespan, middleware=[Middleware(MetricsMiddleware)])

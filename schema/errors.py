@@ -1,0 +1,16 @@
+"""Expected failures of mutations, returned as data (`userErrors`), never as GraphQL errors."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class UserError:
+    code: str = strawberry.field(description="Stable UPPER_SNAKE_CASE code")
+    field: str | None
+    message: str
+
+
+class PublicError(Exception):
+    """An error whose message may be shown to the caller as-is (not masked)."""

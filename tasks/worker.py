@@ -1,0 +1,62 @@
+"""arq worker settings: `bff worker` (or `arq tasks.worker.WorkerSettings`) runs them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.typing import WorkerCoroutine
+from tortoise import Tortoise
+
+from bff import constants
+from bff.db import tortoise_config
+from bff.heartbeat import worker_identity
+from bff.logsafe import mask
+from bff.redis import redis_settings, resolve_redis_url
+from bff.resources import new_http_client
+from bff.settings import get_settings
+from tasks.system import heartbeat
+
+log = logging.getLogger("lvyue.worker")
+
+FUNCTIONS: list[WorkerCoroutine] = [heartbeat]
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    # Keep the context Tortoise.init returns: on_shutdown runs in another task and would not
+    # see the contextvar, leaving aiosqlite's thread alive (stack-notes §1.11).
+    ctx["orm"] = await Tortoise.init(config=tortoise_config(settings.database_url))
+    ctx["settings"] = settings
+    ctx["http"] = new_http_client()
+    ctx["worker_id"] = worker_identity()
+    ctx["started_at"] = datetime.now(UTC)
+    log.info("worker %s started (appid %s)", ctx["worker_id"], mask(settings.wechat_appid))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "http" in ctx:
+        await ctx["http"].aclose()
+    if "orm" in ctx:
+        await ctx["orm"].close_connections()
+
+
+def _redis_settings() -> RedisSettings:
+    return redis_settings(resolve_redis_url(get_settings()))
+
+
+class WorkerSettings:
+    functions: ClassVar[list[WorkerCoroutine]] = FUNCTIONS
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(heartbeat, name=constants.JOB_HEARTBEAT, second={0, 30}, run_at_startup=True)
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    job_timeout = constants.JOB_TIMEOUT_S
+    health_check_interval = constants.WORKER_HEALTH_CHECK_INTERVAL_S
+    max_jobs = 20
+    # Read lazily by `bff worker`; arq's own CLI also reads this class attribute.
+    redis_settings: ClassVar[RedisSettings | None] = None

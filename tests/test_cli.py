@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_bff(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bff.cli", *args],
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def dev_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"LVYUE_ENV": "development", **extra})
+    return env
+
+
+def test_bff_dev_stops_with_one_clear_line_on_a_wrong_database_url(tmp_path: Path) -> None:
+    # given a PostgreSQL URL with nothing listening
+    env = dev_env(DATABASE_URL="postgres://nobody@127.0.0.1:1/nowhere")
+
+    # when
+    result = run_bff("dev", "--port", "18999", "--sandbox-port", "18998", env=env, cwd=tmp_path)
+
+    # then
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("bff: configuration error: DATABASE_URL: cannot connect")
+
+
+def test_migrate_then_seed_if_empty_loads_demo_data_once(tmp_path: Path) -> None:
+    # given an empty SQLite database
+    env = dev_env(DATABASE_URL=f"sqlite://{tmp_path}/fresh.sqlite3")
+
+    # when
+    migrated = run_bff("migrate", env=env, cwd=tmp_path)
+    first = run_bff("seed", "--if-empty", env=env, cwd=tmp_path)
+    second = run_bff("seed", "--if-empty", env=env, cwd=tmp_path)
+
+    # then
+    assert migrated.returncode == 0, migrated.stderr
+    assert "apply_done models.0001_initial" in migrated.stdout
+    assert first.returncode == 0, first.stderr
+    assert "demo user" in first.stdout
+    assert "nothing loaded" in second.stdout

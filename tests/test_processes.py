@@ -1,0 +1,96 @@
+"""The Procfile's processes, for real: two web and two worker processes on one database and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tortoise.context import TortoiseContext
+
+from bff.models import WorkerHeartbeat
+from bff.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def spawn(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def start(processes: list[subprocess.Popen[bytes]], *args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bff.cli", *args], env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    processes.append(process)
+    return process
+
+
+async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
+    db: TortoiseContext, spawn: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    # given two web processes and two workers, as the Procfile would run them
+    ports = [free_port(), free_port()]
+    webs = [start(spawn, "web", "--host", "127.0.0.1", "--port", str(p), log=tmp_path / f"web{p}.log") for p in ports]
+    workers = [start(spawn, "worker", log=tmp_path / f"worker{i}.log") for i in range(2)]
+
+    # when they have started
+    async with httpx.AsyncClient(timeout=2.0) as http:
+
+        async def all_ready() -> bool:
+            try:
+                answers = [await http.get(f"http://127.0.0.1:{p}/readyz") for p in ports]
+            except httpx.TransportError:
+                return False
+            return all(a.status_code == 200 for a in answers)
+
+        await wait_until(all_ready)
+
+        # then both web processes answer GraphQL
+        for port in ports:
+            answer = await http.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"})
+            assert answer.json() == {"data": {"__typename": "Query"}}
+
+    # and the heartbeat job ran (run at startup by whichever worker took it)
+    async def beat_recorded() -> bool:
+        return await WorkerHeartbeat.exists()
+
+    await wait_until(beat_recorded)
+
+    # when the workers get SIGTERM (a deploy), they exit cleanly
+    for process in workers:
+        process.send_signal(signal.SIGTERM)
+    codes = [process.wait(timeout=20) for process in workers]
+    assert codes == [0, 0], [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
+    for log in tmp_path.glob("*.log"):
+        assert "Traceback" not in log.read_text(), log.read_text()
+    assert all(web.poll() is None for web in webs)
