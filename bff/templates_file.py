@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from bff.topics import Topic
+from bff.wechat.keywords import KeywordSpec, keyword_rule_violation, parse_template_content
 
 # name → what the engine puts there (example).
 PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
@@ -60,34 +61,12 @@ ONE_TIME = 2
 LONG_TERM = 3
 TEMPLATE_TYPES: Mapping[int, str] = MappingProxyType({ONE_TIME: "one-time", LONG_TERM: "long-term"})
 
-# The lazy kind group matters: kinds contain underscores (character_string, phone_number, enum_string).
-_KEYWORD_RE = re.compile(r"\{\{(?P<code>(?P<kind>[a-z_]+?)(?P<idx>\d+))\.DATA\}\}")
-_ENUM_KINDS = frozenset({"enum", "enum_string"})
+_CODE_INDEX_RE = re.compile(r"[a-z_]+?(?P<idx>\d+)")  # lazy: kinds contain underscores
 _REQUIRED_FIELDS = ("template_id", "title", "type", "content", "topics", "page", "data")
 _OPTIONAL_FIELDS = ("enum_values",)
 _BUNDLED = "templates.toml"
 
 _Problem: TypeAlias = Callable[[str, str], None]  # (field, message)
-
-
-@dataclass(frozen=True)
-class ContentKeyword:
-    """One keyword of a template's ``content`` line ``label:{{code.DATA}}``."""
-
-    code: str
-    kind: str
-    label: str
-
-
-def parse_content(content: str) -> tuple[ContentKeyword, ...]:
-    """The keywords of a WeChat template ``content``, in order; the label is the text before the
-    keyword on its line, without the trailing colon."""
-    keywords: list[ContentKeyword] = []
-    for line in content.splitlines():
-        for match in _KEYWORD_RE.finditer(line):
-            label = line[: match.start()].strip().rstrip(":：").strip()
-            keywords.append(ContentKeyword(code=match["code"], kind=match["kind"], label=label))
-    return tuple(keywords)
 
 
 @dataclass(frozen=True)
@@ -101,8 +80,9 @@ class TemplateConfig:
     data: Mapping[str, str]
     enum_values: Mapping[str, tuple[str, ...]]
 
-    def keywords(self) -> tuple[ContentKeyword, ...]:
-        return parse_content(self.content)
+    def keywords(self) -> tuple[KeywordSpec, ...]:
+        """The keywords of ``content`` in order (kinds canonical: ``enum`` reads as ``enum_string``)."""
+        return tuple(parse_template_content(self.content))
 
     @property
     def keyword_codes(self) -> tuple[str, ...]:
@@ -239,15 +219,18 @@ class _Checker:
 
         topics = self._topics(raw.get("topics"), "topics" in raw, problem)
 
-        keywords = parse_content(content)
-        codes = [keyword.code for keyword in keywords]
+        keywords: tuple[KeywordSpec, ...] = ()
+        try:
+            keywords = tuple(parse_template_content(content))
+        except ValueError as exc:
+            problem("content", str(exc))
         if content and not keywords:
-            problem("content", "has no {{code.DATA}} keywords")
-        for code in sorted({c for c in codes if codes.count(c) > 1}):
-            problem("content", f"keyword {code} appears more than once")
+            problem("content", "has no {{<kind><n>.DATA}} keywords")
+        codes = [keyword.code for keyword in keywords]
 
         data = self._data(raw.get("data"), "data" in raw, codes, problem)
         enum_values = self._enum_values(raw.get("enum_values"), keywords, problem)
+        self._check_literals(keywords, data, enum_values, problem)
         if page:
             self._check_format(page, "page", problem)
 
@@ -308,8 +291,31 @@ class _Checker:
                 problem("data", f"keyword {code} of content has no data entry")
         return data
 
+    def _check_literals(
+        self,
+        keywords: Sequence[KeywordSpec],
+        data: Mapping[str, str],
+        enum_values: Mapping[str, tuple[str, ...]],
+        problem: _Problem,
+    ) -> None:
+        """A fixed value (no placeholder) is known now, so check it against its keyword's rule now
+        rather than at the first send."""
+        for keyword in keywords:
+            fmt = data.get(keyword.code)
+            if fmt is None or not fmt.strip() or _has_placeholder(fmt):
+                continue
+            try:
+                literal = fmt.format()
+            except (ValueError, IndexError, KeyError):
+                continue  # reported by _check_format
+            rule = keyword_rule_violation(keyword.kind, literal, enum_values.get(keyword.code))
+            if rule is not None:
+                problem(
+                    f"data.{keyword.code}", f"fixed value {literal!r} breaks the {keyword.kind} rule: {rule}"
+                )
+
     def _enum_values(
-        self, value: object, keywords: Sequence[ContentKeyword], problem: _Problem
+        self, value: object, keywords: Sequence[KeywordSpec], problem: _Problem
     ) -> dict[str, tuple[str, ...]]:
         if value is None:
             return {}
@@ -321,7 +327,7 @@ class _Checker:
         for code, values in value.items():
             if code not in kinds:
                 problem(f"enum_values.{code}", "is not a keyword of content")
-            elif kinds[code] not in _ENUM_KINDS:
+            elif kinds[code] != "enum_string":
                 problem(f"enum_values.{code}", f"keyword is a {kinds[code]}, not an enum")
             if (
                 not isinstance(values, list)
@@ -385,6 +391,13 @@ class _Checker:
                     claimed[topic] = (index, str(template_id))
 
 
+def _has_placeholder(fmt: str) -> bool:
+    try:
+        return any(name is not None for _literal, name, _spec, _conv in string.Formatter().parse(fmt))
+    except ValueError:
+        return True
+
+
 def _placeholders(fmt: str) -> list[str]:
     return [name for _literal, name, _spec, _conv in string.Formatter().parse(fmt) if name]
 
@@ -437,14 +450,20 @@ def diff_against_wechat(file: TemplatesFile, wechat_templates: Sequence[Mapping[
         if remote_type != template.type:
             lines.append(f"{name}: type is {remote_type!r} on WeChat, {template.type} in the file")
         remote_content = remote.get("content")
-        remote_keywords = parse_content(remote_content) if isinstance(remote_content, str) else ()
+        try:
+            remote_keywords = (
+                parse_template_content(remote_content) if isinstance(remote_content, str) else []
+            )
+        except ValueError as exc:
+            lines.append(f"{name}: content on WeChat cannot be read: {exc}")
+            continue
         lines.extend(_keyword_differences(name, template, remote_keywords))
         lines.extend(_enum_differences(name, template, remote.get("keywordEnumValueList")))
     return lines
 
 
 def _keyword_differences(
-    name: str, template: TemplateConfig, remote_keywords: Sequence[ContentKeyword]
+    name: str, template: TemplateConfig, remote_keywords: Sequence[KeywordSpec]
 ) -> list[str]:
     lines: list[str] = []
     remote_by_code = {keyword.code: keyword for keyword in remote_keywords}
@@ -492,5 +511,6 @@ def _enum_differences(name: str, template: TemplateConfig, remote_enums: object)
 
 
 def _index(code: str) -> str:
-    match = _KEYWORD_RE.fullmatch(f"{{{{{code}.DATA}}}}")
+    """The position part of a keyword code (``character_string4`` → ``4``)."""
+    match = _CODE_INDEX_RE.fullmatch(code)
     return match["idx"] if match else code
