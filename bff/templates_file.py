@@ -19,7 +19,7 @@ import re
 import string
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeAlias
@@ -77,8 +77,9 @@ class TemplateConfig:
     content: str
     topics: tuple[Topic, ...]
     page: str
-    data: Mapping[str, str]
-    enum_values: Mapping[str, tuple[str, ...]]
+    # Mappings are not hashable; the other fields identify a template well enough for hashing.
+    data: Mapping[str, str] = field(hash=False)
+    enum_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def keywords(self) -> tuple[KeywordSpec, ...]:
         """The keywords of ``content`` in order (kinds canonical: ``enum`` reads as ``enum_string``)."""
@@ -192,12 +193,12 @@ class _Checker:
         def problem(field: str, message: str) -> None:
             self.problems.append(f"{where} {field}: {message}")
 
-        for field in _REQUIRED_FIELDS:
-            if field not in raw:
-                problem(field, "missing")
-        for field in raw:
-            if field not in _REQUIRED_FIELDS and field not in _OPTIONAL_FIELDS:
-                problem(field, "unknown field")
+        for key in _REQUIRED_FIELDS:
+            if key not in raw:
+                problem(key, "missing")
+        for key in raw:
+            if key not in _REQUIRED_FIELDS and key not in _OPTIONAL_FIELDS:
+                problem(key, "unknown field")
 
         def text(field: str) -> str:
             value = raw.get(field)
@@ -214,7 +215,8 @@ class _Checker:
         page = text("page")
 
         kind = raw.get("type")
-        if "type" in raw and (isinstance(kind, bool) or kind not in TEMPLATE_TYPES):
+        # bool is an int and 2.0 == 2, so check the type before the value.
+        if "type" in raw and (type(kind) is not int or kind not in TEMPLATE_TYPES):
             problem("type", f"must be 2 (one-time) or 3 (long-term), got {kind!r}")
 
         topics = self._topics(raw.get("topics"), "topics" in raw, problem)
