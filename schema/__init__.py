@@ -10,7 +10,12 @@ from strawberry.tools import merge_types
 from schema.account.queries import AccountQueries
 from schema.errors import PublicError
 
-Query = merge_types("Query", (AccountQueries,))
+# Each domain package adds its root classes here (saleor-style composition).
+QUERIES: tuple[type, ...] = (AccountQueries,)
+MUTATIONS: tuple[type, ...] = ()
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
 
 MAX_DEPTH = 10
 MAX_TOKENS = 3000
@@ -27,6 +32,7 @@ def _should_mask(error: GraphQLError) -> bool:
 def build_schema() -> Schema:
     return Schema(
         query=Query,
+        mutation=Mutation,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
