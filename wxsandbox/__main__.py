@@ -1,0 +1,53 @@
+"""``python -m wxsandbox [--host H] [--port P]``: serve the WeChat sandbox with uvicorn.
+
+Configuration comes from the ``SANDBOX_*`` environment variables (``SandboxConfig.from_env``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import uvicorn
+
+from wxsandbox import defaults
+from wxsandbox.app import create_sandbox_app
+from wxsandbox.config import ENV_VARIABLES, SandboxConfig, SandboxConfigError
+
+
+def serve(host: str = defaults.HOST, port: int = defaults.PORT) -> None:
+    """Serve the sandbox configured from the environment until interrupted.
+
+    A bad ``SANDBOX_*`` value stops the process with one line naming it (exit status 2)."""
+    try:
+        config = SandboxConfig.from_env()
+        app = create_sandbox_app(config)
+    except (SandboxConfigError, ValueError) as exc:
+        print(f"wxsandbox: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    pushes = config.push_url or "nowhere (SANDBOX_PUSH_URL unset)"
+    print(
+        f"wxsandbox: WeChat API on http://{host}:{port}, inbox http://{host}:{port}/sandbox/inbox/page, "
+        f"pushes {config.push_mode}/{config.push_format.name.lower()} to {pushes}",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> None:
+    epilog = "environment:\n" + "\n".join(f"  {name:26} {what}" for name, what in ENV_VARIABLES.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m wxsandbox",
+        description="A local stand-in for api.weixin.qq.com (see wxsandbox/README or the docstrings).",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default=os.environ.get("SANDBOX_HOST", defaults.HOST))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", str(defaults.PORT))))
+    args = parser.parse_args(argv)
+    serve(host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()
