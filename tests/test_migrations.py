@@ -26,9 +26,12 @@ async def tables_of(url: str) -> set[str]:
 
 
 def model_tables() -> set[str]:
+    from tortoise.models import Model
+
     import bff.models
 
-    return {model._meta.db_table for model in map(bff.models.__dict__.get, bff.models.__all__)}
+    exported = (getattr(bff.models, name) for name in bff.models.__all__)
+    return {obj._meta.db_table for obj in exported if isinstance(obj, type) and issubclass(obj, Model)}
 
 
 async def test_migrations_apply_from_scratch_and_cover_every_model(settings: object, tmp_path: Path) -> None:
