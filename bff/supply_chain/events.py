@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import ClassVar, TypeAlias
 
 from bff.topics import NODE_ORDER
@@ -332,6 +333,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 Obj: TypeAlias = Mapping[str, object]
+# Stands in for an object that is missing or malformed (already reported): its fields are not
+# reported again as missing.
+_ABSENT: Obj = MappingProxyType({})
 
 
 class _EventReader:
@@ -351,6 +355,8 @@ class _EventReader:
 
     def _get(self, obj: Obj, key: str, path: str, *, nullable: bool) -> tuple[bool, object]:
         """(present, value): present is False when the value is absent or (if nullable) null."""
+        if obj is _ABSENT:
+            return False, None
         if key not in obj:
             if not nullable:
                 self.error(path, "is required")
@@ -470,10 +476,10 @@ class _EventReader:
     def obj(self, parent: Obj, key: str, path: str) -> Obj:
         present, value = self._get(parent, key, path, nullable=False)
         if not present:
-            return {}
+            return _ABSENT
         if not isinstance(value, dict):
             self.error(path, f"must be an object, got {_describe(value)}")
-            return {}
+            return _ABSENT
         return value
 
     def array(
