@@ -190,8 +190,8 @@ class _Checker:
         where = f"template[{index}]" + (f" ({template_id})" if isinstance(template_id, str) else "")
         problems_before = len(self.problems)
 
-        def problem(field: str, message: str) -> None:
-            self.problems.append(f"{where} {field}: {message}")
+        def problem(what: str, message: str) -> None:
+            self.problems.append(f"{where} {what}: {message}")
 
         for key in _REQUIRED_FIELDS:
             if key not in raw:
