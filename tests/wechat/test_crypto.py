@@ -396,3 +396,23 @@ def test_msg_signature_verifies_itself(timestamp: str, nonce: str, encrypt: str)
     signed = receiver.msg_signature(timestamp, nonce, encrypt)
     assert receiver.check_msg_signature(signed, timestamp, nonce, encrypt)
     assert re.fullmatch(r"[0-9a-f]{40}", signed)
+
+
+def test_handshake_check_accepts_the_official_example() -> None:
+    # given the §5.2 receiver (token AAAAA) and WeChat's GET query
+    receiver = make_crypto()
+    # when / then
+    assert receiver.check_signature("f464b24fc39322e44b38aa78f5edd27bd1441696", "1714036504", "1514711492")
+
+
+_OLD_KEY = generate_encoding_aes_key()
+
+
+@settings(max_examples=100, deadline=None)
+@given(message=st.binary(max_size=512), use_old_key=st.booleans())
+def test_rotation_receiver_reads_messages_under_either_key(message: bytes, use_old_key: bool) -> None:
+    # given a message encrypted under the old or the new key
+    sender = make_crypto(_OLD_KEY if use_old_key else _KEY)
+    receiver = make_crypto(_KEY, previous=_OLD_KEY)
+    # when / then
+    assert receiver.decrypt(sender.encrypt(message)) == message

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import given, settings
@@ -442,7 +444,7 @@ def test_cdata_terminator_inside_a_value_survives() -> None:
 # --- properties ------------------------------------------------------------------------------------
 
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff"),
+    alphabet=st.characters(exclude_categories=("Cc", "Cs"), exclude_characters="\ufffe\uffff"),
     min_size=1,
     max_size=30,
 ).filter(lambda s: s.strip() == s and s)
@@ -520,3 +522,77 @@ def test_builder_output_parses_back_to_the_same_events(
     assert detect_format(body) is fmt
     assert [_summary(e) for e in parsed] == expected
     assert all(e.openid == openid and e.create_time == create_time for e in parsed)
+
+
+# --- robustness: the receiver must only ever see PushParseError ------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+_field_names = st.sampled_from(
+    [
+        "FromUserName",
+        "CreateTime",
+        "MsgType",
+        "Event",
+        "List",
+        "TemplateId",
+        "MsgID",
+        "ErrorCode",
+        "SubscribeStatusString",
+        "PopupScene",
+        "ErrorStatus",
+        "Encrypt",
+        "SubscribeMsgSentEvent",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=st.binary(max_size=200))
+def test_arbitrary_bytes_raise_only_push_parse_error(body: bytes) -> None:
+    with contextlib.suppress(PushParseError):
+        parse_events(body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    document=st.dictionaries(_field_names, _json_values, max_size=8),
+    event=st.sampled_from([*SUBSCRIPTION_EVENTS, "other"]),
+    items=st.lists(st.dictionaries(_field_names, _json_values, max_size=5), max_size=3),
+)
+def test_arbitrary_json_documents_raise_only_push_parse_error(
+    document: dict[str, object], event: str, items: list[dict[str, object]]
+) -> None:
+    # given a JSON body with the right field names but arbitrary values and shapes
+    document.setdefault("Event", event)
+    document.setdefault("List", items)
+    body = json.dumps(document).encode()
+    # when / then: either typed events or PushParseError, nothing else
+    try:
+        events = parse_events(body)
+    except PushParseError:
+        return
+    assert events
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tags=st.lists(st.tuples(_field_names, st.text(max_size=8)), max_size=6),
+    wrapper=st.sampled_from(sorted(SUBSCRIPTION_EVENTS.values())),
+    event=st.sampled_from(sorted(SUBSCRIPTION_EVENTS)),
+)
+def test_arbitrary_xml_documents_raise_only_push_parse_error(
+    tags: list[tuple[str, str]], wrapper: str, event: str
+) -> None:
+    fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in tags)
+    body = (
+        f"<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        f"<Event>{event}</Event><{wrapper}><List>{fields}</List></{wrapper}></xml>"
+    ).encode()
+    with contextlib.suppress(PushParseError):
+        parse_events(body)

@@ -454,3 +454,67 @@ def test_validate_data_error_names_template_keyword_and_rule(template_id: str, v
     assert message.startswith(f"template {template_id} keyword thing7: ")
     assert message.endswith(caught.value.rule)
     assert caught.value.rule
+
+
+@settings(max_examples=500)
+@given(kind=st.sampled_from(sorted(KINDS | {"enum"})), value=_text)
+def test_rule_check_never_crashes_on_any_text(kind: str, value: str) -> None:
+    # the sandbox feeds arbitrary client payloads through this function
+    violation = keyword_rule_violation(kind, value, ["客厅"])
+    assert violation is None or (isinstance(violation, str) and violation)
+
+
+_digits = st.text(alphabet="0123456789", min_size=1, max_size=10)
+
+
+@settings(max_examples=200)
+@given(
+    whole=_digits,
+    fraction=st.one_of(st.none(), _digits),
+    symbol=st.sampled_from(["", "¥", "￥", "$"]),
+    yuan=st.booleans(),
+)
+def test_generated_amounts_within_the_rule_pass(
+    whole: str, fraction: str | None, symbol: str, yuan: bool
+) -> None:
+    value = symbol + whole + (f".{fraction}" if fraction else "") + ("元" if yuan else "")
+    assert keyword_rule_violation("amount", value) is None
+
+
+@settings(max_examples=200)
+@given(
+    year=st.integers(min_value=1970, max_value=2099),
+    month=st.integers(min_value=1, max_value=12),
+    day=st.integers(min_value=1, max_value=28),
+    hour=st.integers(min_value=0, max_value=23),
+    minute=st.integers(min_value=0, max_value=59),
+    style=st.sampled_from(["{y}年{m}月{d}日", "{y}-{m:02d}-{d:02d}", "{y}/{m:02d}/{d:02d}", "{y}.{m}.{d}"]),
+)
+def test_generated_dates_and_times_pass(
+    year: int, month: int, day: int, hour: int, minute: int, style: str
+) -> None:
+    date = style.format(y=year, m=month, d=day)
+    clock = f"{hour:02d}:{minute:02d}"
+    assert keyword_rule_violation("date", date) is None
+    assert keyword_rule_violation("date", f"{date} {clock}") is None
+    assert keyword_rule_violation("time", f"{date} {clock}") is None
+    assert keyword_rule_violation("time", clock) is None
+    assert keyword_rule_violation("time", f"{clock}~{clock}") is None
+
+
+_kinds = st.sampled_from(sorted(KINDS))
+_labels = st.text(
+    alphabet=st.characters(exclude_characters=":：{}\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=8
+)
+
+
+@settings(max_examples=200)
+@given(entries=st.lists(st.tuples(_labels, _kinds), min_size=1, max_size=6))
+def test_content_built_from_specs_parses_back(entries: list[tuple[str, str]]) -> None:
+    # given a getTemplateList content string written from known keywords
+    specs = [
+        KeywordSpec(f"{kind}{index}", kind, label.strip()) for index, (label, kind) in enumerate(entries, 1)
+    ]
+    content = "".join(f"{spec.label}:{{{{{spec.code}.DATA}}}}\n" for spec in specs)
+    # when / then
+    assert parse_template_content(content) == specs
