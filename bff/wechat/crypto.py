@@ -153,7 +153,8 @@ class PushCrypto:
         """Decrypt an ``Encrypt`` field with the current key, then the previous one if configured.
 
         Raises ForeignAppIdError when the message decrypts cleanly but names another appid, and
-        PushCryptoError for anything else that is wrong.
+        PushCryptoError for anything else that is wrong. CBC does not authenticate: a flipped bit
+        can change the message undetected, so verify ``msg_signature`` before calling this.
         """
         try:
             ciphertext = base64.b64decode(encrypt_b64, validate=True)
