@@ -1,5 +1,15 @@
 """Every tortoise model of the `models` app. Each domain has its own module; list it here."""
 
+from bff.models.consent import (
+    ConsentCredit,
+    ConsentLedger,
+    CreditSource,
+    OpsAlert,
+    Preferences,
+    SubscribeRequestLog,
+    TopicPreference,
+    WeChatStatus,
+)
 from bff.models.notices import Notice, NoticeOpen, NoticeStatus
 from bff.models.orders import (
     DecidedBy,
@@ -20,11 +30,15 @@ from bff.models.system import WorkerHeartbeat
 from bff.models.users import User
 
 __all__ = [
+    "ConsentCredit",
+    "ConsentLedger",
+    "CreditSource",
     "DecidedBy",
     "DeliverySlotOffer",
     "Notice",
     "NoticeOpen",
     "NoticeStatus",
+    "OpsAlert",
     "Order",
     "OrderException",
     "OrderExceptionLink",
@@ -34,8 +48,12 @@ __all__ = [
     "OrderReceipt",
     "OrderStatus",
     "PendingEvent",
+    "Preferences",
     "Sku",
+    "SubscribeRequestLog",
     "SupplyChainEvent",
+    "TopicPreference",
     "User",
+    "WeChatStatus",
     "WorkerHeartbeat",
 ]
