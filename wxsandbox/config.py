@@ -44,6 +44,23 @@ ENV_VARIABLES: Mapping[str, str] = {
 class SandboxConfigError(ValueError):
     """A bad setting; the message names the field or variable and what is wrong, on one line."""
 
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# SandboxConfig field → the variable from_env reads it from.
+_FIELD_VARIABLES = {
+    "appid": "SANDBOX_APPID",
+    "secret": "SANDBOX_SECRET",
+    "original_id": "SANDBOX_ORIGINAL_ID",
+    "push_token": "SANDBOX_PUSH_TOKEN",
+    "encoding_aes_key": "SANDBOX_AES_KEY",
+    "token_ttl_s": "SANDBOX_TOKEN_TTL_S",
+    "daily_send_limit": "SANDBOX_DAILY_SEND_LIMIT",
+    "send_latency_ms": "SANDBOX_SEND_LATENCY_MS",
+}
+
 
 @dataclass
 class SandboxConfig:
@@ -81,18 +98,23 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         for name in ("appid", "secret", "original_id", "push_token"):
             if not getattr(self, name):
-                raise SandboxConfigError(f"{name} must not be empty")
+                raise SandboxConfigError(f"{name} must not be empty", field=name)
         if self.push_mode not in PUSH_MODES:
             raise SandboxConfigError(f"push_mode must be 'plain' or 'secure', got {self.push_mode!r}")
         if not _AES_KEY_RE.fullmatch(self.encoding_aes_key):
-            raise SandboxConfigError("encoding_aes_key must be 43 characters of A-Z, a-z, 0-9")
+            raise SandboxConfigError(
+                "encoding_aes_key must be 43 characters of A-Z, a-z, 0-9", field="encoding_aes_key"
+            )
         if self.token_ttl_s <= defaults.TOKEN_GRACE_S:
             raise SandboxConfigError(
-                f"token_ttl_s must exceed {defaults.TOKEN_GRACE_S}, got {self.token_ttl_s}"
+                f"token_ttl_s must exceed {defaults.TOKEN_GRACE_S}, got {self.token_ttl_s}",
+                field="token_ttl_s",
             )
         for name in ("daily_send_limit", "token_daily_limit", "send_latency_ms"):
             if getattr(self, name) < 0:
-                raise SandboxConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+                raise SandboxConfigError(
+                    f"{name} must not be negative, got {getattr(self, name)}", field=name
+                )
         if self.push_attempts < 1:
             raise SandboxConfigError(f"push_attempts must be at least 1, got {self.push_attempts}")
         if not 1 <= self.max_subscribe_ids <= 5:
@@ -146,4 +168,7 @@ class SandboxConfig:
                 seed=integer("SANDBOX_SEED", 0) if seed_raw is not None else None,
             )
         except SandboxConfigError as exc:
-            raise SandboxConfigError(f"sandbox environment: {exc}") from None
+            variable = _FIELD_VARIABLES.get(exc.field or "")
+            if variable is None:
+                raise  # already names its variable
+            raise SandboxConfigError(f"{variable}: {exc}", field=exc.field) from None
