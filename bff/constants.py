@@ -18,3 +18,10 @@ HEARTBEAT_KEY = "lvyue:worker:heartbeat"  # + ":<worker id>", a hash with the la
 # ---------------------------------------------------------------- backoff
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
+
+# ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
+# Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"
+# (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).
+JOB_PLAN_EVENT = "plan_notices_for_event"
+PLAN_JOB_ID_PREFIX = "plan:"
+SUPPLY_CHAIN_MAX_BODY_BYTES = 8_000_000  # 1000 events of a few KB each

@@ -18,11 +18,12 @@ from bff.logsafe import mask
 from bff.redis import redis_settings, resolve_redis_url
 from bff.resources import new_http_client
 from bff.settings import get_settings
+from tasks.notices import plan_notices_for_event
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat]
+FUNCTIONS: list[WorkerCoroutine] = [heartbeat, plan_notices_for_event]
 
 
 async def startup(ctx: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from bff.resources import Resources, open_resources
 from bff.settings import Settings, get_settings
 from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
+from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
 from schema import schema
 
@@ -26,6 +27,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/hooks/supply-chain", supply_chain_hook, methods=["POST"]),
     ]
 
 

@@ -1,0 +1,1 @@
+"""Orders: the read services behind the order tracking tab, and the one place that sets status."""

@@ -1,0 +1,503 @@
+"""Supply-chain events into the database: stored as they came, then applied to the orders.
+
+`ingest(events, payloads)` stores a parsed batch and applies it in one transaction:
+
+- each event is inserted into `supply_chain_events` with `INSERT … ON CONFLICT (event_id) DO
+  NOTHING`, so an event seen before (a sender's retry, or a concurrent request carrying the
+  same event) is counted as a duplicate and changes nothing;
+- new events are applied to the order projection (`orders`, timeline, ETAs, slots, exceptions,
+  presale, status). Times compare by `occurred_at`, so late and out-of-order events land where
+  they belong and an older node never replaces a newer current node;
+- an event for an order not seen yet is kept (`PendingEvent`) and applied when its
+  `order.placed` arrives;
+- events a user should hear about are returned as `Plan`s; `hand_over` enqueues one planning
+  job per plan after the commit (`plan:<event row id>` as arq job id, so a retry never plans
+  twice). Nothing is sent from here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from bff import constants
+from bff.models.orders import (
+    DeliverySlotOffer,
+    Order,
+    OrderException,
+    OrderItem,
+    OrderNodeEvent,
+    OrderNodeExpectation,
+    OrderStatus,
+    PendingEvent,
+    Sku,
+    SupplyChainEvent,
+)
+from bff.models.users import User
+from bff.orders.status import derive_status, is_open
+from bff.supply_chain import events as ev
+from bff.supply_chain.scope import Scope, link_scoped_orders
+from bff.supply_chain.sql import db_time, render
+from bff.topics import NODE_ORDER
+
+log = logging.getLogger("lvyue.supply_chain")
+
+# Orders an exception given by orderNos no longer concerns.
+_CLOSED_FOR_EXCEPTIONS = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A planning job to hand to the worker: the stored event, and (for an exception applied to
+    one more order after the fact) the order it now concerns."""
+
+    event_row_id: int
+    order_id: int | None = None
+
+    @property
+    def job_id(self) -> str:
+        suffix = "" if self.order_id is None else f":{self.order_id}"
+        return f"{constants.PLAN_JOB_ID_PREFIX}{self.event_row_id}{suffix}"
+
+
+@dataclass
+class IngestResult:
+    accepted: int  # events stored now
+    duplicates: int  # events whose eventId was already stored (acknowledged, not re-applied)
+    plans: list[Plan] = field(default_factory=list)
+
+
+def payloads_of(body: bytes) -> list[dict[str, Any]]:
+    """The events of a body that `parse_batch` accepted, as JSON objects (what we store)."""
+    document = json.loads(body)
+    return [dict(raw) for raw in document["events"]]
+
+
+async def ingest_body(body: bytes, *, now: datetime | None = None) -> IngestResult:
+    """Parse (raises `events.BatchInvalid`) and ingest a webhook body."""
+    events = ev.parse_batch(body)
+    return await ingest(events, payloads_of(body), now=now)
+
+
+async def ingest(
+    events: Sequence[ev.SupplyChainEvent],
+    payloads: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Store and apply a parsed batch in one transaction (see the module docstring)."""
+    if len(events) != len(payloads):
+        raise ValueError(f"{len(events)} events but {len(payloads)} payloads")
+    now = now or datetime.now(UTC)
+    async with in_transaction() as conn:
+        stored = await _store(conn, events, payloads, now)
+        applier = _Applier(conn, now)
+        # order.placed first, so the batch's other events for that order find it.
+        for event in sorted(events, key=lambda e: 0 if isinstance(e, ev.OrderPlaced) else 1):
+            row_id = stored.get(event.event_id)
+            if row_id is not None:
+                await applier.apply(event, row_id)
+    duplicate_ids = [e.event_id for e in events if e.event_id not in stored]
+    plans = applier.plans + await _unhanded_plans(duplicate_ids)
+    return IngestResult(accepted=len(stored), duplicates=len(duplicate_ids), plans=plans)
+
+
+async def hand_over(redis: ArqRedis, plans: Sequence[Plan], *, now: datetime | None = None) -> int:
+    """Enqueue a planning job per plan (deduplicated by job id); returns how many were new."""
+    enqueued = 0
+    for plan in plans:
+        kwargs: dict[str, Any] = {} if plan.order_id is None else {"order_id": plan.order_id}
+        job = await redis.enqueue_job(
+            constants.JOB_PLAN_EVENT, plan.event_row_id, _job_id=plan.job_id, **kwargs
+        )
+        enqueued += job is not None
+    if plans:
+        await SupplyChainEvent.filter(id__in={p.event_row_id for p in plans}).update(
+            plan_enqueued_at=now or datetime.now(UTC)
+        )
+    return enqueued
+
+
+async def _unhanded_plans(event_ids: Sequence[str]) -> list[Plan]:
+    """Events of an earlier request whose planning was never enqueued (Redis was down then):
+    the sender's retry hands them over again."""
+    if not event_ids:
+        return []
+    rows = await SupplyChainEvent.filter(
+        event_id__in=list(event_ids), notify=True, plan_enqueued_at__isnull=True, applied_at__isnull=False
+    ).values_list("id")
+    return [Plan(int(row[0])) for row in rows]
+
+
+def _order_no_of(event: ev.SupplyChainEvent) -> str | None:
+    if isinstance(event, ev.OrderPlaced):
+        return event.order.order_no
+    order_no = getattr(event, "order_no", None)
+    return order_no if isinstance(order_no, str) else None
+
+
+async def _store(
+    conn: BaseDBAsyncClient,
+    events: Sequence[ev.SupplyChainEvent],
+    payloads: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> dict[str, int]:
+    """Insert the batch's events; returns {event_id: row id} of those that were new."""
+    if not events:
+        return {}
+    values: list[object] = []
+    for event, payload in zip(events, payloads, strict=True):
+        values += [
+            event.event_id,
+            event.type,
+            db_time(event.occurred_at),
+            _order_no_of(event),
+            json.dumps(payload, ensure_ascii=False),
+            db_time(now),
+            False,
+        ]
+    sql = (
+        "INSERT INTO supply_chain_events"
+        " (event_id, type, occurred_at, order_no, payload, received_at, notify) VALUES "
+        + ", ".join("(?, ?, ?, ?, ?, ?, ?)" for _ in events)
+        + " "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
+    )
+    rows = await conn.execute_query_dict(render(conn, sql), values)
+    return {str(row["event_id"]): int(row["id"]) for row in rows}
+
+
+def reparse(payload: Mapping[str, Any]) -> ev.SupplyChainEvent:
+    """A stored payload back into its typed event (it was valid when stored)."""
+    return ev.parse_batch(json.dumps({"events": [payload]}).encode())[0]
+
+
+def _node_rank(node: str | None) -> int:
+    return NODE_ORDER.index(node) if node in NODE_ORDER else -1
+
+
+class _Applier:
+    """Applies new events to the projection inside the ingest transaction; collects plans."""
+
+    def __init__(self, conn: BaseDBAsyncClient, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.plans: list[Plan] = []
+
+    # -- dispatch
+
+    async def apply(self, event: ev.SupplyChainEvent, row_id: int) -> None:
+        if isinstance(event, ev.OrderPlaced):
+            await self._placed(event, row_id)
+        elif isinstance(event, ev.OrderException):
+            await self._exception(event, row_id)
+        elif isinstance(event, ev.SkuUpsert):
+            await self._sku(event)
+            await self._mark(row_id, order_id=None, notify=False)
+        elif isinstance(event, ev.MemberUpsert):
+            await self._member(event)
+            await self._mark(row_id, order_id=None, notify=False)
+        else:
+            order_no = _order_no_of(event)
+            assert order_no is not None
+            order = await self._order(order_no)
+            if order is None:
+                await PendingEvent.create(event_id=row_id, order_no=order_no)
+                return
+            await self._apply_to_order(event, row_id, order)
+
+    async def _apply_to_order(self, event: ev.SupplyChainEvent, row_id: int, order: Order) -> None:
+        """Apply a single-order event to a known order, then mark it applied (and plan it)."""
+        notify: bool
+        if isinstance(event, ev.OrderPaid):
+            notify = await self._paid(event, order)
+        elif isinstance(event, ev.OrderNode):
+            notify = await self._node(event, row_id, order)
+        elif isinstance(event, ev.PresaleProgress):
+            notify = await self._presale(event, order)
+        elif isinstance(event, ev.DeliverySlots):
+            notify = await self._slots(event, row_id, order)
+        elif isinstance(event, ev.OrderCancelled):
+            notify = await self._cancelled(event, order)
+        else:  # pragma: no cover - every single-order type is listed above
+            raise TypeError(f"not a single-order event: {event.type}")
+        await self._mark(row_id, order_id=order.id, notify=notify)
+        if notify:
+            self.plans.append(Plan(row_id))
+
+    async def _mark(self, row_id: int, *, order_id: int | None, notify: bool) -> None:
+        await SupplyChainEvent.filter(id=row_id).update(applied_at=self.now, order_id=order_id, notify=notify)
+
+    async def _order(self, order_no: str) -> Order | None:
+        # FOR UPDATE (PostgreSQL): concurrent batches about one order apply one after the other.
+        return await Order.filter(order_no=order_no).select_for_update().first()
+
+    async def _save_with_status(self, order: Order) -> None:
+        order.status = derive_status(order, receipt_confirmed=order.status == OrderStatus.COMPLETED)
+        await order.save()
+
+    # -- order.placed, and the events that waited for it
+
+    async def _placed(self, event: ev.OrderPlaced, row_id: int) -> None:
+        placed = event.order
+        existing = await self._order(placed.order_no)
+        if existing is not None:
+            log.info("order.placed %s: order %s exists already; ignored", event.event_id, placed.order_no)
+            await self._mark(row_id, order_id=existing.id, notify=False)
+            return
+        user, _ = await User.get_or_create(openid=placed.openid)
+        order = await Order.create(
+            order_no=placed.order_no,
+            user_id=user.id,
+            status=OrderStatus.PENDING_PAYMENT,
+            placed_at=placed.placed_at,
+            total_amount=placed.total_amount,
+            region=placed.region,
+            warehouse=placed.warehouse,
+            presale=placed.presale,
+        )
+        await OrderItem.bulk_create(
+            [
+                OrderItem(
+                    order_id=order.id,
+                    position=position,
+                    sku_code=item.sku_code,
+                    name=item.name,
+                    quantity=item.quantity,
+                    unit_price=item.unit_price,
+                )
+                for position, item in enumerate(placed.items)
+            ]
+        )
+        await self._mark(row_id, order_id=order.id, notify=False)
+        await self._apply_pending(order)
+
+    async def _apply_pending(self, order: Order) -> None:
+        waiting = (
+            await PendingEvent.filter(order_no=order.order_no)
+            .select_related("event")
+            .order_by("event__occurred_at", "event__id")
+        )
+        for pending in waiting:
+            stored = pending.event
+            event = reparse(stored.payload)
+            if isinstance(event, ev.OrderException):
+                await self._link_late_exception(event, stored.id, order)
+            else:
+                await self._apply_to_order(event, stored.id, order)
+            await pending.delete()
+
+    # -- single-order events; each returns whether the user should hear about it
+
+    async def _paid(self, event: ev.OrderPaid, order: Order) -> bool:
+        if order.paid_at is not None:
+            return False
+        order.paid_at = event.paid_at
+        order.transaction_id = event.transaction_id
+        await self._save_with_status(order)
+        return order.status != OrderStatus.CANCELLED
+
+    async def _node(self, event: ev.OrderNode, row_id: int, order: Order) -> bool:
+        await OrderNodeEvent.create(
+            order_id=order.id,
+            node=event.node,
+            occurred_at=event.occurred_at,
+            location=event.location,
+            note=event.note,
+            carrier=event.carrier,
+            tracking_no=event.tracking_no,
+            estimated_arrival=event.estimated_arrival,
+            source_event_id=row_id,
+        )
+        became_current = order.current_node_at is None or (event.occurred_at, _node_rank(event.node)) > (
+            order.current_node_at,
+            _node_rank(order.current_node),
+        )
+        if became_current:
+            order.current_node = event.node
+            order.current_node_at = event.occurred_at
+        carries_shipment = any(
+            v is not None for v in (event.carrier, event.tracking_no, event.estimated_arrival)
+        )
+        if carries_shipment and (
+            order.shipment_updated_at is None or event.occurred_at >= order.shipment_updated_at
+        ):
+            order.carrier = event.carrier or order.carrier
+            order.tracking_no = event.tracking_no or order.tracking_no
+            order.estimated_arrival = event.estimated_arrival or order.estimated_arrival
+            order.shipment_updated_at = event.occurred_at
+        await self._record_expectations(event, order)
+        await self._save_with_status(order)
+        # A late, older node is kept in the timeline but nobody is told about it.
+        return became_current and order.status != OrderStatus.CANCELLED
+
+    async def _record_expectations(self, event: ev.OrderNode, order: Order) -> None:
+        if not event.expected:
+            return
+        known = {row.node: row for row in await OrderNodeExpectation.filter(order_id=order.id)}
+        for expected in event.expected:
+            row = known.get(expected.node)
+            if row is None:
+                await OrderNodeExpectation.create(
+                    order_id=order.id,
+                    node=expected.node,
+                    expected_at=expected.expected_at,
+                    reported_at=event.occurred_at,
+                )
+            elif event.occurred_at >= row.reported_at:
+                row.expected_at = expected.expected_at
+                row.reported_at = event.occurred_at
+                await row.save(update_fields=["expected_at", "reported_at"])
+
+    async def _presale(self, event: ev.PresaleProgress, order: Order) -> bool:
+        if order.presale_updated_at is not None and event.occurred_at < order.presale_updated_at:
+            return False
+        order.presale_stage = event.stage
+        order.presale_progress_percent = event.progress_percent
+        order.presale_expected_ship_date = event.expected_ship_date
+        order.presale_updated_at = event.occurred_at
+        await self._save_with_status(order)
+        return order.status != OrderStatus.CANCELLED
+
+    async def _slots(self, event: ev.DeliverySlots, row_id: int, order: Order) -> bool:
+        offer = await DeliverySlotOffer.filter(order_id=order.id).first()
+        if offer is not None and event.occurred_at < offer.offered_at:
+            return False
+        options = [
+            {
+                "id": slot.id,
+                "label": slot.label,
+                "startsAt": slot.starts_at.isoformat(),
+                "endsAt": slot.ends_at.isoformat(),
+            }
+            for slot in event.slots
+        ]
+        fields: dict[str, Any] = {
+            "deadline": event.deadline,
+            "default_slot_id": event.default_slot_id,
+            "options": options,
+            "offered_at": event.occurred_at,
+            # A newer offer is a new question: an earlier choice no longer holds.
+            "chosen_slot_id": None,
+            "decided_by": None,
+            "decided_at": None,
+            "source_event_id": row_id,
+        }
+        if offer is None:
+            await DeliverySlotOffer.create(order_id=order.id, **fields)
+        else:
+            await DeliverySlotOffer.filter(id=offer.id).update(**fields)
+        return is_open(order.status)
+
+    async def _cancelled(self, event: ev.OrderCancelled, order: Order) -> bool:
+        if order.cancelled_at is not None:
+            return False
+        order.cancelled_at = event.occurred_at
+        order.cancel_reason = event.reason
+        await self._save_with_status(order)
+        return True  # the planner may withdraw what it had planned for the order
+
+    # -- exceptions
+
+    async def _exception(self, event: ev.OrderException, row_id: int) -> None:
+        exception = await self._upsert_exception(event, row_id)
+        if event.scope is not None:
+            scope = Scope(
+                warehouse=event.scope.warehouse, sku_code=event.scope.sku_code, region=event.scope.region
+            )
+            linked = await link_scoped_orders(self.conn, exception.id, scope, self.now)
+            log.info("order.exception %s: scope %s linked %d open orders", event.exception_id, scope, linked)
+        else:
+            order_nos = list(event.order_nos or ())
+            found = await Order.filter(order_no__in=order_nos).values_list("id", "order_no", "status")
+            await self._link(
+                exception.id, [int(i) for i, _, status in found if status not in _CLOSED_FOR_EXCEPTIONS]
+            )
+            known = {str(no) for _, no, _ in found}
+            missing = [no for no in order_nos if no not in known]
+            if missing:
+                await PendingEvent.bulk_create([PendingEvent(event_id=row_id, order_no=no) for no in missing])
+        await self._mark(row_id, order_id=None, notify=True)
+        self.plans.append(Plan(row_id))
+
+    async def _upsert_exception(self, event: ev.OrderException, row_id: int) -> OrderException:
+        fields: dict[str, Any] = {
+            "kind": event.kind,
+            "reason": event.reason,
+            "deadline": event.deadline,
+            "default_option": event.default_option,
+            "options": [{"code": o.code, "label": o.label} for o in event.options],
+            "occurred_at": event.occurred_at,
+            "source_event_id": row_id,
+        }
+        if event.scope is not None:
+            fields.update(
+                scope_warehouse=event.scope.warehouse,
+                scope_sku_code=event.scope.sku_code,
+                scope_region=event.scope.region,
+            )
+        exception = await OrderException.filter(exception_id=event.exception_id).select_for_update().first()
+        if exception is None:
+            return await OrderException.create(exception_id=event.exception_id, **fields)
+        if event.occurred_at >= exception.occurred_at:
+            # The same exception restated (new deadline, options…): the newer statement wins.
+            await OrderException.filter(id=exception.id).update(**fields)
+        return exception
+
+    async def _link(self, exception_pk: int, order_ids: Sequence[int]) -> None:
+        if not order_ids:
+            return
+        sql = (
+            "INSERT INTO order_exception_links (order_id, exception_id, created_at) VALUES "
+            + ", ".join("(?, ?, ?)" for _ in order_ids)
+            + " ON CONFLICT (order_id, exception_id) DO NOTHING"
+        )
+        values: list[object] = []
+        for order_id in order_ids:
+            values += [order_id, exception_pk, db_time(self.now)]
+        await self.conn.execute_query(render(self.conn, sql), values)
+
+    async def _link_late_exception(self, event: ev.OrderException, row_id: int, order: Order) -> None:
+        exception = await OrderException.get(exception_id=event.exception_id)
+        if order.status in _CLOSED_FOR_EXCEPTIONS:
+            return
+        await self._link(exception.id, [order.id])
+        self.plans.append(Plan(row_id, order_id=order.id))
+
+    # -- reference data
+
+    async def _sku(self, event: ev.SkuUpsert) -> None:
+        sku = event.sku
+        fields: dict[str, Any] = {
+            "name": sku.name,
+            "category": sku.category,
+            "consumable": sku.consumable,
+            "usage_days_per_unit": sku.usage_days_per_unit,
+            "maintenance": [{"afterDays": m.after_days, "title": m.title} for m in sku.maintenance],
+            "renewal_after_days": sku.renewal_after_days,
+            "source_occurred_at": event.occurred_at,
+        }
+        row = await Sku.filter(sku_code=sku.sku_code).select_for_update().first()
+        if row is None:
+            await Sku.create(sku_code=sku.sku_code, **fields)
+        elif event.occurred_at >= row.source_occurred_at:
+            await Sku.filter(id=row.id).update(**fields)
+
+    async def _member(self, event: ev.MemberUpsert) -> None:
+        member = event.member
+        user, _ = await User.get_or_create(openid=member.openid)
+        user.member_tier = member.member_tier
+        user.points = member.points
+        user.points_expire_at = member.points_expire_at
+        user.birthday = member.birthday
+        if member.region is not None:
+            user.region = member.region
+        await user.save(update_fields=["member_tier", "points", "points_expire_at", "birthday", "region"])

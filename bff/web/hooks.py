@@ -1,0 +1,72 @@
+"""`POST /hooks/supply-chain`: the supply chain's events in (contracts/supply-chain.md).
+
+401 for a missing, wrong or stale signature (nothing stored); 422 listing every bad event by
+index and field (nothing stored); otherwise the batch is stored and applied in one
+transaction, the planning jobs are handed to the worker, and the answer is
+200 `{"accepted": N, "duplicates": M}`. Nothing is sent to users from the request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bff.constants import SUPPLY_CHAIN_MAX_BODY_BYTES
+from bff.resources import Resources
+from bff.supply_chain.events import BatchInvalid, parse_batch
+from bff.supply_chain.ingest import hand_over, ingest, payloads_of
+from bff.supply_chain.signing import SignatureError, verify
+
+log = logging.getLogger("lvyue.supply_chain")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def supply_chain_hook(request: Request) -> Response:
+    resources: Resources = request.app.state.resources
+    try:
+        body = await _read_body(request, SUPPLY_CHAIN_MAX_BODY_BYTES)
+    except _BodyTooLarge:
+        return JSONResponse(
+            {"error": f"body larger than {SUPPLY_CHAIN_MAX_BODY_BYTES} bytes"}, status_code=413
+        )
+    try:
+        verify(resources.settings.supply_chain_secret, request.headers, body)
+    except SignatureError as exc:
+        log.warning("supply-chain hook refused: %s", exc.reason)
+        return JSONResponse({"error": exc.reason}, status_code=401)
+    try:
+        events = parse_batch(body)
+    except BatchInvalid as exc:
+        return JSONResponse({"errors": [error.as_json() for error in exc.errors]}, status_code=422)
+
+    result = await ingest(events, payloads_of(body))
+    try:
+        await hand_over(resources.arq, result.plans)
+    except (RedisError, OSError):
+        # The events are stored; the sender's retry (duplicates) hands their planning over again.
+        log.exception("supply-chain hook: %d events stored, planning not queued", result.accepted)
+        return JSONResponse(
+            {"error": "events stored but their processing could not be queued; retry the request"},
+            status_code=503,
+        )
+    return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
