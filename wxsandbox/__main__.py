@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     epilog = "environment:\n" + "\n".join(f"  {name:26} {what}" for name, what in ENV_VARIABLES.items())
     parser = argparse.ArgumentParser(
         prog="python -m wxsandbox",
-        description="A local stand-in for api.weixin.qq.com (see wxsandbox/README or the docstrings).",
+        description="A local stand-in for api.weixin.qq.com (see wxsandbox/README.md).",
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -24,7 +24,8 @@ def create_sandbox_app(config: SandboxConfig, *, push_client: httpx.AsyncClient 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        sandbox.push.open()
+        if sandbox.push.enabled:
+            sandbox.push.open()
         try:
             yield
         finally:
