@@ -145,6 +145,8 @@ class SubscribeRequestLog(Model):
     template_ids: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
     created_at = fields.DatetimeField(auto_now_add=True)
     reported_at = fields.DatetimeField(null=True)
+    # template id → the status the mini-program reported for it (the first answer stands)
+    results: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
 
     user_id: int
 
