@@ -56,7 +56,11 @@ async def test_order_placed_creates_the_order_its_items_and_its_user(db: Tortois
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert order.total_amount == Decimal("128.80")
     assert (order.region, order.warehouse, order.presale) == ("浙江省杭州市", "杭州仓", False)
-    items = await OrderItem.filter(order=order).order_by("position").values_list("sku_code", "quantity", "unit_price")
+    items = (
+        await OrderItem.filter(order=order)
+        .order_by("position")
+        .values_list("sku_code", "quantity", "unit_price")
+    )
     assert items == [("SKU-A", 2, Decimal("19.90")), ("SKU-B", 1, Decimal("89.00"))]
 
 
@@ -118,7 +122,9 @@ async def test_cancellation_wins_over_later_progress(db: TortoiseContext) -> Non
     await ingest_body(b.body(b.placed("SO1", OPENID, at(0)), b.paid("SO1", at(1))))
 
     # when
-    result = await ingest_body(b.body(b.cancelled("SO1", at(2), "缺货取消"), b.node("SO1", "OUTBOUND", at(3))))
+    result = await ingest_body(
+        b.body(b.cancelled("SO1", at(2), "缺货取消"), b.node("SO1", "OUTBOUND", at(3)))
+    )
 
     # then
     order = await Order.get(order_no="SO1")
@@ -143,8 +149,8 @@ async def test_out_of_order_nodes_keep_the_newest_as_current_and_the_late_one_is
     order = await Order.get(order_no="SO1")
     assert order.current_node == "DELIVERED"
     assert order.status == OrderStatus.DELIVERED
-    timeline = await OrderNodeEvent.filter(order=order).order_by("occurred_at").values_list("node", flat=True)
-    assert timeline == ["OUTBOUND", "DELIVERED"]
+    timeline = await OrderNodeEvent.filter(order=order).order_by("occurred_at").values_list("node")
+    assert [node for (node,) in timeline] == ["OUTBOUND", "DELIVERED"]
     assert late.plans == []
     outbound = await SupplyChainEvent.get(event_id="evt-outbound")
     assert outbound.notify is False
@@ -153,7 +159,9 @@ async def test_out_of_order_nodes_keep_the_newest_as_current_and_the_late_one_is
 async def test_events_for_an_unknown_order_wait_and_apply_when_it_is_placed(db: TortoiseContext) -> None:
     # given: payment and a node arrive before the order itself
     early = await ingest_body(
-        b.body(b.paid("SO9", at(1), event_id="evt-paid"), b.node("SO9", "OUTBOUND", at(4), event_id="evt-out"))
+        b.body(
+            b.paid("SO9", at(1), event_id="evt-paid"), b.node("SO9", "OUTBOUND", at(4), event_id="evt-out")
+        )
     )
     assert (early.accepted, early.plans) == (2, [])
     assert await PendingEvent.filter(order_no="SO9").count() == 2
@@ -266,8 +274,8 @@ async def test_an_exception_by_order_numbers_links_known_orders_and_waits_for_th
 
     # then
     exception = await OrderException.get(exception_id="EX1")
-    linked = await OrderExceptionLink.filter(exception=exception).values_list("order__order_no", flat=True)
-    assert sorted(linked) == ["SO1", "SO2", "SO3"]
+    linked = await OrderExceptionLink.filter(exception=exception).values_list("order__order_no")
+    assert sorted(no for (no,) in linked) == ["SO1", "SO2", "SO3"]
     row = await SupplyChainEvent.get(event_id="evt-ex")
     so3 = await Order.get(order_no="SO3")
     assert result.plans == [Plan(row.id)]
@@ -313,7 +321,9 @@ async def test_member_upsert_creates_or_updates_the_user(db: TortoiseContext) ->
     # when
     await ingest_body(
         b.body(
-            b.member_upsert(OPENID, at(0), member_tier="PLATINUM", points=500, birthday="09-30", region="上海市"),
+            b.member_upsert(
+                OPENID, at(0), member_tier="PLATINUM", points=500, birthday="09-30", region="上海市"
+            ),
             b.member_upsert("oNEW_member_0000000000000002", at(0), points=10),
         )
     )
