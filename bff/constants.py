@@ -19,6 +19,27 @@ HEARTBEAT_KEY = "lvyue:worker:heartbeat"  # + ":<worker id>", a hash with the la
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
 
+# ---------------------------------------------------------------- WeChat (bff/wechat/tokens.py, push)
+# The cached access_token: a string key per appid whose TTL ends before WeChat's expiry.
+WECHAT_TOKEN_KEY = "lvyue:wechat:token"  # + ":<appid>"
+# Single-flight refresh: one process holds the lock, the others wait for the new value.
+WECHAT_TOKEN_LOCK_KEY = "lvyue:wechat:token-lock"  # + ":<appid>"
+WECHAT_TOKEN_LOCK_TTL_S = 15.0  # longer than one stable_token call (connect 3 s + read 10 s)
+WECHAT_TOKEN_WAIT_S = 20.0  # how long a caller waits for another process's refresh
+# Drop the cached token this long before WeChat's expiry: stable_token renews a token in its last
+# 300 s (§6.2), so the next fetch lands inside that window with 30 s to spare.
+WECHAT_TOKEN_REFRESH_MARGIN_S = 330
+# force_refresh bookkeeping (§6.2: at most 20 a day, at least 30 s apart).
+WECHAT_FORCE_REFRESH_LAST_KEY = "lvyue:wechat:force-refresh:last"  # + ":<appid>", lives 30 s
+WECHAT_FORCE_REFRESH_DAY_KEY = "lvyue:wechat:force-refresh:day"  # + ":<appid>:<yyyymmdd Beijing>"
+WECHAT_FORCE_REFRESH_MIN_INTERVAL_S = 30
+WECHAT_FORCE_REFRESH_DAILY_LIMIT = 20
+# Message push: job that dispatches one stored push event; its arq job id is "push:<row id>".
+JOB_HANDLE_PUSH_EVENT = "handle_push_event"
+PUSH_JOB_ID_PREFIX = "push:"
+PUSH_JOB_MAX_TRIES = 5
+PUSH_MAX_BODY_BYTES = 1_000_000
+
 # ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"
 # (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).
