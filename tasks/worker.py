@@ -19,11 +19,12 @@ from bff.redis import redis_settings, resolve_redis_url
 from bff.resources import new_http_client
 from bff.settings import get_settings
 from tasks.notices import plan_notices_for_event
+from tasks.push import handle_push_event
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat, plan_notices_for_event]
+FUNCTIONS: list[WorkerCoroutine] = [heartbeat, plan_notices_for_event, handle_push_event]
 
 
 async def startup(ctx: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from bff.models.orders import (
 )
 from bff.models.system import WorkerHeartbeat
 from bff.models.users import User
+from bff.models.wechat import PushEvent, PushEventStatus
 
 __all__ = [
     "ConsentCredit",
@@ -49,6 +50,8 @@ __all__ = [
     "OrderStatus",
     "PendingEvent",
     "Preferences",
+    "PushEvent",
+    "PushEventStatus",
     "Sku",
     "SubscribeRequestLog",
     "SupplyChainEvent",

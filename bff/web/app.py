@@ -17,6 +17,7 @@ from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
+from bff.web.push import wechat_push
 from schema import schema
 
 
@@ -28,6 +29,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/hooks/supply-chain", supply_chain_hook, methods=["POST"]),
+        Route("/wechat/push", wechat_push, methods=["GET", "POST"]),
     ]
 
 

@@ -1,0 +1,46 @@
+"""``GET/POST /wechat/push``: WeChat's message push (handshake, plaintext and secure mode).
+
+The answer must come within WeChat's 5 s, so the endpoint only verifies, stores and queues
+(bff.wechat.push); the events are handled by the ``handle_push_event`` job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bff.constants import PUSH_MAX_BODY_BYTES
+from bff.resources import Resources
+from bff.wechat.push import PushRejected, answer_handshake, receive_push
+
+log = logging.getLogger("lvyue.web.push")
+
+
+async def wechat_push(request: Request) -> Response:
+    resources: Resources = request.app.state.resources
+    params = dict(request.query_params)
+    try:
+        if request.method == "GET":
+            return PlainTextResponse(answer_handshake(params, resources.settings))
+        body = await _read_body(request)
+        await receive_push(params, body, resources.settings, resources.arq)
+    except PushRejected as exc:
+        log.warning("push refused (%d): %s", exc.status, exc.reason)
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    return PlainTextResponse("success")
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > PUSH_MAX_BODY_BYTES:
+        raise PushRejected("body too large", status=413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > PUSH_MAX_BODY_BYTES:
+            raise PushRejected("body too large", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,73 @@
+"""Jobs for WeChat's message push: handle one stored push event.
+
+The receiver stores the event and queues ``handle_push_event`` with job id ``push:<row id>``
+(so a retried push never queues a second run). The job resolves the user by openid and hands
+the typed event to ``bff.consent.push_handlers.handle(event, user)``; until that module exists
+the event is only marked handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from arq import Retry
+
+from bff import constants
+from bff.accounts import user_for_openid
+from bff.backoff import backoff_delay
+from bff.logsafe import mask
+from bff.models import PushEvent, PushEventStatus, User
+from bff.wechat import events
+from bff.wechat.push import event_from_row
+
+log = logging.getLogger("lvyue.tasks.push")
+
+Handler = Callable[[events.PushEvent, User], Awaitable[None]]
+
+
+async def _no_handler(event: events.PushEvent, user: User) -> None:
+    return None
+
+
+def _handler() -> Handler:
+    """The consent ledger's push handler, or a no-op while that module does not exist yet."""
+    try:
+        from bff.consent import push_handlers
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bff.consent", "bff.consent.push_handlers"):
+            raise  # the module exists but one of its own imports is missing: a real bug
+        return _no_handler
+    handle: Handler = push_handlers.handle
+    return handle
+
+
+async def handle_push_event(ctx: dict[str, Any], push_event_id: int) -> str:
+    """Dispatch one stored push event; returns what happened (for arq's job result)."""
+    row = await PushEvent.get_or_none(id=push_event_id)
+    if row is None:
+        return "missing"
+    if row.status is not PushEventStatus.RECEIVED:
+        return f"already {row.status.value.lower()}"
+    event = event_from_row(row)
+    try:
+        user = await user_for_openid(row.openid) if row.openid else None
+        if user is not None:
+            await _handler()(event, user)
+    except Exception as exc:
+        attempt = int(ctx.get("job_try", 1))
+        if attempt < constants.PUSH_JOB_MAX_TRIES:
+            log.warning("push event %d (%s) failed on try %d: %r; retrying", row.id, row.event, attempt, exc)
+            raise Retry(defer=backoff_delay(attempt)) from exc
+        await PushEvent.filter(id=row.id).update(
+            status=PushEventStatus.FAILED, handled_at=datetime.now(UTC), error=repr(exc)[:2000]
+        )
+        log.error("push event %d (%s) failed %d times, giving up: %r", row.id, row.event, attempt, exc)
+        raise
+    await PushEvent.filter(id=row.id, status=PushEventStatus.RECEIVED).update(
+        status=PushEventStatus.HANDLED, handled_at=datetime.now(UTC)
+    )
+    log.info("push event %d (%s) of %s handled", row.id, row.event, mask(row.openid))
+    return "handled"
