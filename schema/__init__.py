@@ -9,10 +9,12 @@ from strawberry.tools import merge_types
 
 from schema.account.queries import AccountQueries
 from schema.errors import PublicError
+from schema.subscriptions.mutations import SubscriptionMutations
+from schema.subscriptions.queries import SubscriptionQueries
 
 # Each domain package adds its root classes here (saleor-style composition).
-QUERIES: tuple[type, ...] = (AccountQueries,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries)
+MUTATIONS: tuple[type, ...] = (SubscriptionMutations,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

@@ -1,0 +1,277 @@
+"""What a user wants to hear about, and when: topic switches, quiet hours, weekly limit.
+
+Defaults (a user who never touched the subscription tab has no rows):
+- every topic on (the user asked for notices by accepting a popup; switches only narrow that);
+- quiet hours 22:00–08:00 in the business time zone (non-urgent notices wait until morning);
+- weekly limit 5 (lifecycle and member notices only; order progress is never limited);
+- WeChat main switch on, until the mini-program reports otherwise.
+
+``ORDER_EXCEPTION`` cannot be switched off in-app (docs/design.md rule 5): a decision the user must
+make is never hidden by a preference. It can still be refused in WeChat itself.
+
+``update_preferences`` checks everything first and changes nothing when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from types import MappingProxyType
+
+from tortoise.transactions import in_transaction
+
+from bff.models.consent import Preferences, TopicPreference
+from bff.topics import TOPICS, Topic
+
+HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+WEEKLY_LIMIT_MIN = 0
+WEEKLY_LIMIT_MAX = 50
+DEFAULT_WEEKLY_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window as HH:MM in the business time zone; ``start > end`` crosses midnight."""
+
+    start: str
+    end: str
+
+    @property
+    def start_time(self) -> time:
+        return _parse_hhmm(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return _parse_hhmm(self.end)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.start_time > self.end_time
+
+    def contains(self, moment: time) -> bool:
+        """True if ``moment`` (a local wall-clock time) is inside the window; the end is excluded."""
+        at = moment.replace(second=0, microsecond=0, tzinfo=None)
+        if self.crosses_midnight:
+            return at >= self.start_time or at < self.end_time
+        return self.start_time <= at < self.end_time
+
+    def ends_after(self, moment: datetime) -> datetime:
+        """The first end of the window after an aware ``moment`` (in ``moment``'s zone)."""
+        end = self.end_time
+        candidate = moment.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+        if candidate <= moment:
+            candidate += timedelta(days=1)
+        return candidate
+
+
+DEFAULT_QUIET_HOURS = QuietHours(start="22:00", end="08:00")
+
+
+@dataclass(frozen=True)
+class UserPreferences:
+    main_switch: bool = True
+    quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    weekly_limit: int = DEFAULT_WEEKLY_LIMIT
+    # Only the topics the user switched; the rest are on.
+    switched: Mapping[Topic, bool] = field(default_factory=lambda: MappingProxyType({}))
+
+    def topic_enabled(self, topic: Topic | str) -> bool:
+        key = Topic(topic)
+        if not TOPICS[key].opt_out_allowed:
+            return True
+        return self.switched.get(key, True)
+
+    def enabled_topics(self) -> frozenset[Topic]:
+        return frozenset(topic for topic in Topic if self.topic_enabled(topic))
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with an update: a stable code, the input field (camelCase path), a message."""
+
+    code: str
+    field: str
+    message: str
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+@dataclass(frozen=True)
+class TopicSwitch:
+    key: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class PreferencesUpdate:
+    """A change of preferences. ``None`` topics / weekly limit and UNSET quiet hours mean "keep";
+    ``quiet_hours=None`` means "no quiet hours"."""
+
+    topics: Sequence[TopicSwitch] | None = None
+    quiet_hours: QuietHours | _Unset | None = UNSET
+    weekly_limit: int | None = None
+
+
+def _parse_hhmm(value: str) -> time:
+    match = HHMM_RE.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a time of day as HH:MM (00:00 to 23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
+    """Every problem of ``update`` (empty when it may be applied)."""
+    problems: list[FieldProblem] = []
+    if update.topics is not None:
+        seen: dict[Topic, bool] = {}
+        for index, switch in enumerate(update.topics):
+            where = f"topics[{index}].key"
+            try:
+                topic = Topic(switch.key)
+            except ValueError:
+                problems.append(FieldProblem("UNKNOWN_TOPIC", where, f"{switch.key!r} is not a topic"))
+                continue
+            if not switch.enabled and not TOPICS[topic].opt_out_allowed:
+                problems.append(
+                    FieldProblem(
+                        "TOPIC_REQUIRED",
+                        f"topics[{index}].enabled",
+                        f"{topic} cannot be switched off here: it asks for decisions about your orders",
+                    )
+                )
+            if topic in seen and seen[topic] != switch.enabled:
+                problems.append(
+                    FieldProblem("DUPLICATE_TOPIC", where, f"{topic} is both switched on and off")
+                )
+            seen[topic] = switch.enabled
+    if isinstance(update.quiet_hours, QuietHours):
+        quiet = update.quiet_hours
+        valid = True
+        for name, value in (("start", quiet.start), ("end", quiet.end)):
+            if not HHMM_RE.match(value):
+                valid = False
+                problems.append(
+                    FieldProblem(
+                        "INVALID_TIME",
+                        f"quietHours.{name}",
+                        f"{value!r} is not a time as HH:MM (00:00 to 23:59)",
+                    )
+                )
+        if valid and quiet.start == quiet.end:
+            problems.append(
+                FieldProblem(
+                    "EMPTY_QUIET_HOURS",
+                    "quietHours.end",
+                    "start and end are equal; send null for no quiet hours",
+                )
+            )
+    if update.weekly_limit is not None and not (WEEKLY_LIMIT_MIN <= update.weekly_limit <= WEEKLY_LIMIT_MAX):
+        problems.append(
+            FieldProblem(
+                "WEEKLY_LIMIT_OUT_OF_RANGE",
+                "weeklyLimit",
+                f"must be between {WEEKLY_LIMIT_MIN} and {WEEKLY_LIMIT_MAX}, got {update.weekly_limit}",
+            )
+        )
+    return problems
+
+
+def _of(row: Preferences | None, switches: Iterable[TopicPreference]) -> UserPreferences:
+    switched: dict[Topic, bool] = {}
+    for switch in switches:
+        try:
+            switched[Topic(switch.topic)] = switch.enabled
+        except ValueError:
+            continue  # a topic removed from the code since; its row means nothing now
+    if row is None:
+        return UserPreferences(switched=MappingProxyType(switched))
+    quiet = (
+        QuietHours(start=row.quiet_start, end=row.quiet_end)
+        if row.quiet_start is not None and row.quiet_end is not None
+        else None
+    )
+    return UserPreferences(
+        main_switch=row.main_switch,
+        quiet_hours=quiet,
+        weekly_limit=row.weekly_limit,
+        switched=MappingProxyType(switched),
+    )
+
+
+async def get_preferences(user_id: int) -> UserPreferences:
+    """The user's preferences, defaults filled in."""
+    row = await Preferences.get_or_none(user_id=user_id)
+    return _of(row, await TopicPreference.filter(user_id=user_id))
+
+
+async def preferences_of(user_ids: Iterable[int]) -> dict[int, UserPreferences]:
+    """Preferences of many users in two queries (for the notice planner)."""
+    ids = list(set(user_ids))
+    rows = {row.user_id: row for row in await Preferences.filter(user_id__in=ids)}
+    switches: dict[int, list[TopicPreference]] = {}
+    for switch in await TopicPreference.filter(user_id__in=ids):
+        switches.setdefault(switch.user_id, []).append(switch)
+    return {user_id: _of(rows.get(user_id), switches.get(user_id, [])) for user_id in ids}
+
+
+async def _ensure_row(user_id: int) -> None:
+    if await Preferences.filter(user_id=user_id).exists():
+        return
+    await Preferences.bulk_create(
+        [
+            Preferences(
+                user_id=user_id,
+                main_switch=True,
+                quiet_start=DEFAULT_QUIET_HOURS.start,
+                quiet_end=DEFAULT_QUIET_HOURS.end,
+                weekly_limit=DEFAULT_WEEKLY_LIMIT,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+async def update_preferences(
+    user_id: int, update: PreferencesUpdate
+) -> tuple[UserPreferences | None, list[FieldProblem]]:
+    """Apply ``update`` if it is valid: (new preferences, []) or (None, problems) with nothing changed."""
+    problems = validate_update(update)
+    if problems:
+        return None, problems
+    await _ensure_row(user_id)
+    async with in_transaction():
+        changes: dict[str, object] = {}
+        if not isinstance(update.quiet_hours, _Unset):
+            quiet = update.quiet_hours
+            changes["quiet_start"] = quiet.start if quiet is not None else None
+            changes["quiet_end"] = quiet.end if quiet is not None else None
+        if update.weekly_limit is not None:
+            changes["weekly_limit"] = update.weekly_limit
+        if changes:
+            await Preferences.filter(user_id=user_id).update(**changes)
+        for switch in update.topics or ():
+            await _switch_topic(user_id, Topic(switch.key), switch.enabled)
+    return await get_preferences(user_id), []
+
+
+async def _switch_topic(user_id: int, topic: Topic, enabled: bool) -> None:
+    updated = await TopicPreference.filter(user_id=user_id, topic=str(topic)).update(enabled=enabled)
+    if not updated:
+        await TopicPreference.bulk_create(
+            [TopicPreference(user_id=user_id, topic=str(topic), enabled=enabled)], ignore_conflicts=True
+        )
+        await TopicPreference.filter(user_id=user_id, topic=str(topic)).update(enabled=enabled)
+
+
+async def set_main_switch(user_id: int, on: bool) -> None:
+    """Record WeChat's subscription main switch as the mini-program reported it."""
+    await _ensure_row(user_id)
+    await Preferences.filter(user_id=user_id).update(main_switch=on)

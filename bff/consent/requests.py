@@ -1,0 +1,267 @@
+"""`subscribeRequest`: which templates the mini-program should ask the user for, right now.
+
+WeChat's popup takes at most 3 template ids (5 in the newest documentation; configurable up to
+5 here), one-time and long-term ids cannot be mixed, and ids with equal titles are filtered. An
+accept buys one send, so asking is worth most where units are missing for what lies ahead.
+
+The choice, by moment:
+- ``AFTER_PAYMENT`` / ``ORDER_DETAIL``: the templates of the order's nodes still ahead (and
+  presale progress while a presale order is not shipped). Custom orders go through the three
+  production nodes, stock orders skip them; an order counts as custom when it is a presale or
+  the supply chain reported or announced a production node for it. An order the BFF does not
+  know (yet: `order.placed` may lag behind the payment) or of another user: every node.
+  A template is skipped when the user already holds a unit for each of its topics ahead.
+- ``EXCEPTION``: the exception template.
+- ``RECEIPT``: what follows a received order: lifecycle topics (replenishment, maintenance, ...).
+- ``LIFECYCLE``: lifecycle and member topics.
+- ``SUBSCRIPTION_CENTER``: every topic.
+
+Then, always: only topics the user has switched on, only one-time templates, never a template
+the user rejected with "always keep" (WeChat would answer `reject` silently) or that WeChat
+banned; templates with the fewest units first, ties broken by the most important topic; no two
+templates with one title; at most ``max_templates``.
+
+Asking is limited per user: at most ``ASKS_PER_MOMENT_PER_DAY`` non-empty answers per (moment,
+order) and ``ASKS_PER_DAY`` in total per business day (``EXCEPTION`` asks do not count against
+the total: a decision is at stake). Past a limit the answer has no template ids. The count lives
+in the database (``subscribe_requests``), so it holds across web processes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bff.consent import ledger
+from bff.consent.preferences import UserPreferences, get_preferences
+from bff.models.consent import SubscribeRequestLog
+from bff.templates_file import TemplateConfig, TemplatesFile
+from bff.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic
+
+DEFAULT_MAX_TEMPLATES = 3
+MAX_TEMPLATES_LIMIT = 5
+ASKS_PER_DAY = 10
+ASKS_PER_MOMENT_PER_DAY = 3
+
+PRODUCTION_NODES = ("MATERIAL_IN", "PRODUCTION_STARTED", "QC_PASSED")
+
+
+class SubscribeMoment(StrEnum):
+    AFTER_PAYMENT = "AFTER_PAYMENT"
+    ORDER_DETAIL = "ORDER_DETAIL"
+    EXCEPTION = "EXCEPTION"
+    SUBSCRIPTION_CENTER = "SUBSCRIPTION_CENTER"
+    LIFECYCLE = "LIFECYCLE"
+    RECEIPT = "RECEIPT"
+
+
+ORDER_MOMENTS = frozenset({SubscribeMoment.AFTER_PAYMENT, SubscribeMoment.ORDER_DETAIL})
+
+
+@dataclass(frozen=True)
+class SubscribeAsk:
+    """The answer: ask for ``template_ids`` (in this order); ``topics`` are what they would carry."""
+
+    request_id: str
+    template_ids: tuple[str, ...]
+    topics: tuple[Topic, ...]
+    limited: bool = False  # True when the rate limit emptied the answer
+
+
+@dataclass(frozen=True)
+class OrderOutlook:
+    """What is still ahead for an order, as far as the BFF knows."""
+
+    nodes_ahead: tuple[str, ...]
+    presale_pending: bool
+
+
+UNKNOWN_ORDER = OrderOutlook(nodes_ahead=NODE_ORDER, presale_pending=False)
+
+
+def _nodes_after(current: str | None, custom: bool) -> tuple[str, ...]:
+    nodes = NODE_ORDER if custom else tuple(n for n in NODE_ORDER if n not in PRODUCTION_NODES)
+    if current is None or current not in NODE_ORDER:
+        return nodes
+    position = NODE_ORDER.index(current)
+    return tuple(n for n in nodes if NODE_ORDER.index(n) > position)
+
+
+async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
+    """The nodes still ahead of the user's order; every node for an order the BFF cannot show them."""
+    if not order_no:
+        return UNKNOWN_ORDER
+    from bff.models.orders import Order, OrderNodeEvent, OrderNodeExpectation, OrderStatus
+
+    order = await Order.get_or_none(order_no=order_no, user_id=user_id)
+    if order is None:
+        return UNKNOWN_ORDER
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DELIVERED):
+        return OrderOutlook(nodes_ahead=(), presale_pending=False)
+    custom = (
+        order.presale
+        or order.current_node in PRODUCTION_NODES
+        or await OrderNodeEvent.filter(order_id=order.id, node__in=PRODUCTION_NODES).exists()
+        or await OrderNodeExpectation.filter(order_id=order.id, node__in=PRODUCTION_NODES).exists()
+    )
+    ahead = _nodes_after(order.current_node, custom)
+    presale_pending = order.presale and order.status in (OrderStatus.PAID, OrderStatus.IN_PRODUCTION)
+    return OrderOutlook(nodes_ahead=ahead, presale_pending=presale_pending)
+
+
+def topics_ahead(moment: SubscribeMoment, outlook: OrderOutlook) -> list[Topic]:
+    """The topics a notice may come about after this moment (before preferences)."""
+    if moment in ORDER_MOMENTS:
+        topics = [node_topic(node) for node in outlook.nodes_ahead]
+        if outlook.presale_pending:
+            topics.append(Topic.PRESALE_PROGRESS)
+        return topics
+    if moment is SubscribeMoment.EXCEPTION:
+        return [Topic.ORDER_EXCEPTION]
+    if moment is SubscribeMoment.RECEIPT:
+        return [t for t, info in TOPICS.items() if info.category is TopicCategory.LIFECYCLE]
+    if moment is SubscribeMoment.LIFECYCLE:
+        return [
+            t
+            for t, info in TOPICS.items()
+            if info.category in (TopicCategory.LIFECYCLE, TopicCategory.MEMBER)
+        ]
+    return list(TOPICS)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    template: TemplateConfig
+    topics: tuple[Topic, ...]
+    remaining: int
+
+    @property
+    def priority(self) -> int:
+        return max(TOPICS[topic].priority for topic in self.topics)
+
+
+def choose_templates(
+    *,
+    topics: Iterable[Topic],
+    templates: TemplatesFile,
+    preferences: UserPreferences,
+    entries: Mapping[str, ledger.LedgerEntry],
+    skip_covered: bool,
+    max_templates: int = DEFAULT_MAX_TEMPLATES,
+) -> list[_Candidate]:
+    """The templates to ask for, best first (pure: the caller loads preferences and ledger)."""
+    by_template: dict[str, list[Topic]] = {}
+    configs: dict[str, TemplateConfig] = {}
+    for topic in topics:
+        if not preferences.topic_enabled(topic):
+            continue
+        template = templates.for_topic(topic)
+        if template is None or not template.one_time:
+            continue
+        configs[template.template_id] = template
+        by_template.setdefault(template.template_id, []).append(topic)
+
+    candidates: list[_Candidate] = []
+    for template_id, wanted in by_template.items():
+        entry = entries.get(template_id) or ledger.LedgerEntry(template_id=template_id)
+        if entry.refused_for_good:
+            continue
+        if skip_covered and entry.remaining >= len(wanted):
+            continue
+        candidates.append(
+            _Candidate(template=configs[template_id], topics=tuple(wanted), remaining=entry.remaining)
+        )
+    candidates.sort(key=lambda c: (c.remaining, -c.priority, c.template.template_id))
+
+    chosen: list[_Candidate] = []
+    titles: set[str] = set()
+    for candidate in candidates:
+        if candidate.template.title in titles:
+            continue  # WeChat would filter it: one title per popup
+        titles.add(candidate.template.title)
+        chosen.append(candidate)
+        if len(chosen) == max_templates:
+            break
+    return chosen
+
+
+def business_day_start(now: datetime, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+
+
+async def _rate_limited(
+    user_id: int, moment: SubscribeMoment, order_no: str | None, now: datetime, zone: ZoneInfo
+) -> bool:
+    since = business_day_start(now, zone)
+    today = SubscribeRequestLog.filter(user_id=user_id, created_at__gte=since)
+    same = await today.filter(moment=str(moment), order_no=order_no).count()
+    if same >= ASKS_PER_MOMENT_PER_DAY:
+        return True
+    if moment is SubscribeMoment.EXCEPTION:
+        return False
+    total = await today.exclude(moment=str(SubscribeMoment.EXCEPTION)).count()
+    return total >= ASKS_PER_DAY
+
+
+def new_request_id() -> str:
+    return "sr_" + secrets.token_urlsafe(18)
+
+
+async def subscribe_request(
+    user_id: int,
+    moment: SubscribeMoment,
+    order_no: str | None,
+    *,
+    templates: TemplatesFile,
+    zone: ZoneInfo,
+    max_templates: int = DEFAULT_MAX_TEMPLATES,
+    now: datetime | None = None,
+) -> SubscribeAsk:
+    """Choose the templates to ask for and remember the question under a fresh ``request_id``.
+
+    Only answers with template ids are stored (and counted by the rate limit); an empty answer's
+    request id is not reportable, as there is nothing to report.
+    """
+    if not 1 <= max_templates <= MAX_TEMPLATES_LIMIT:
+        raise ValueError(f"max_templates must be between 1 and {MAX_TEMPLATES_LIMIT}, got {max_templates}")
+    at = now or datetime.now(UTC)
+    order_no = (order_no or "").strip() or None
+    request_id = new_request_id()
+    if moment not in ORDER_MOMENTS and moment is not SubscribeMoment.EXCEPTION:
+        order_no = None  # the order does not change what these moments ask for, nor their limit
+    if await _rate_limited(user_id, moment, order_no, at, zone):
+        return SubscribeAsk(request_id=request_id, template_ids=(), topics=(), limited=True)
+
+    outlook = await order_outlook(user_id, order_no) if moment in ORDER_MOMENTS else UNKNOWN_ORDER
+    ahead = topics_ahead(moment, outlook)
+    preferences = await get_preferences(user_id)
+    template_ids = {t.template_id for topic in ahead if (t := templates.for_topic(topic)) is not None}
+    entries = await ledger.entries(user_id, sorted(template_ids))
+    chosen = choose_templates(
+        topics=ahead,
+        templates=templates,
+        preferences=preferences,
+        entries=entries,
+        skip_covered=moment in ORDER_MOMENTS,
+        max_templates=max_templates,
+    )
+    ask = SubscribeAsk(
+        request_id=request_id,
+        template_ids=tuple(c.template.template_id for c in chosen),
+        topics=tuple(topic for c in chosen for topic in c.topics),
+    )
+    if ask.template_ids:
+        await SubscribeRequestLog.create(
+            request_id=request_id,
+            user_id=user_id,
+            moment=str(moment),
+            order_no=order_no,
+            template_ids=list(ask.template_ids),
+            created_at=at,
+        )
+    return ask

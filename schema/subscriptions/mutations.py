@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+
+from bff.consent.center import subscription_center, templates_of
+from bff.consent.preferences import (
+    UNSET,
+    FieldProblem,
+    PreferencesUpdate,
+    QuietHours,
+    TopicSwitch,
+    update_preferences,
+)
+from bff.consent.reports import ResultItem, SubscribeReport, report_subscribe_result
+from schema.context import Info
+from schema.errors import UserError
+from schema.subscriptions.types import (
+    PreferencesInput,
+    ReportSubscribeResultPayload,
+    SubscribeResultInput,
+    SubscriptionCenterType,
+    UpdatePreferencesPayload,
+)
+
+UNAUTHENTICATED = UserError(code="UNAUTHENTICATED", field=None, message="sign in first")
+
+
+def user_errors(problems: Sequence[FieldProblem]) -> list[UserError]:
+    return [UserError(code=p.code, field=p.field, message=p.message) for p in problems]
+
+
+async def _center(info: Info, viewer_id: int) -> SubscriptionCenterType:
+    templates = templates_of(info.context.resources.settings)
+    return SubscriptionCenterType.of(await subscription_center(viewer_id, templates))
+
+
+@strawberry.type
+class SubscriptionMutations:
+    @strawberry.mutation
+    async def report_subscribe_result(
+        self, info: Info, input: SubscribeResultInput
+    ) -> ReportSubscribeResultPayload:
+        """What wx.requestSubscribeMessage answered for a subscribeRequest."""
+        viewer_id = info.context.viewer_id
+        if viewer_id is None:
+            return ReportSubscribeResultPayload(center=None, user_errors=[UNAUTHENTICATED])
+        report = SubscribeReport(
+            request_id=input.request_id,
+            results=[ResultItem(template_id=item.template_id, status=item.status) for item in input.results],
+            main_switch=input.main_switch,
+            always_keep=list(input.always_keep or ()),
+        )
+        problems = await report_subscribe_result(viewer_id, report)
+        if problems:
+            return ReportSubscribeResultPayload(center=None, user_errors=user_errors(problems))
+        return ReportSubscribeResultPayload(center=await _center(info, viewer_id), user_errors=[])
+
+    @strawberry.mutation
+    async def update_preferences(self, info: Info, input: PreferencesInput) -> UpdatePreferencesPayload:
+        """Change topic switches, quiet hours and the weekly limit (all or nothing)."""
+        viewer_id = info.context.viewer_id
+        if viewer_id is None:
+            return UpdatePreferencesPayload(center=None, user_errors=[UNAUTHENTICATED])
+        quiet = input.quiet_hours
+        update = PreferencesUpdate(
+            topics=[TopicSwitch(key=t.key, enabled=t.enabled) for t in input.topics]
+            if input.topics
+            else None,
+            quiet_hours=UNSET
+            if quiet is strawberry.UNSET
+            else (QuietHours(start=quiet.start, end=quiet.end) if quiet is not None else None),
+            weekly_limit=input.weekly_limit,
+        )
+        _, problems = await update_preferences(viewer_id, update)
+        if problems:
+            return UpdatePreferencesPayload(center=None, user_errors=user_errors(problems))
+        return UpdatePreferencesPayload(center=await _center(info, viewer_id), user_errors=[])

@@ -1,0 +1,362 @@
+"""subscribeRequest: which templates to ask for, at which moment, how often."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bff.consent import ledger
+from bff.consent.preferences import PreferencesUpdate, TopicSwitch, update_preferences
+from bff.consent.requests import (
+    ASKS_PER_DAY,
+    ASKS_PER_MOMENT_PER_DAY,
+    SubscribeAsk,
+    SubscribeMoment,
+    subscribe_request,
+)
+from bff.models import Order, OrderNodeEvent, OrderStatus, SubscribeRequestLog, User, WeChatStatus
+from bff.templates_file import TemplatesFile, load_templates_file, loads_templates_file
+
+ZONE = ZoneInfo("Asia/Shanghai")
+BUNDLED = load_templates_file()
+PROGRESS = "tmpl-order-progress-0001"
+SHIPPING = "tmpl-order-shipping-0001"
+DELIVERY = "tmpl-order-delivery-0001"
+EXCEPTION = "tmpl-order-exception-0001"
+PAYMENT = "tmpl-order-payment-0001"
+
+
+async def ask(
+    user: User,
+    moment: SubscribeMoment,
+    order_no: str | None = None,
+    *,
+    templates: TemplatesFile = BUNDLED,
+    max_templates: int = 3,
+    now: datetime | None = None,
+) -> SubscribeAsk:
+    return await subscribe_request(
+        user.id, moment, order_no, templates=templates, zone=ZONE, max_templates=max_templates, now=now
+    )
+
+
+async def order(
+    user: User, order_no: str, *, current_node: str | None = None, presale: bool = False
+) -> Order:
+    status = OrderStatus.PAID if current_node is None else OrderStatus.SHIPPED
+    if current_node in ("MATERIAL_IN", "PRODUCTION_STARTED", "QC_PASSED"):
+        status = OrderStatus.IN_PRODUCTION
+    return await Order.create(
+        order_no=order_no,
+        user=user,
+        status=status,
+        placed_at=datetime.now(UTC),
+        paid_at=datetime.now(UTC),
+        total_amount=Decimal("199.00"),
+        region="浙江",
+        warehouse="杭州仓",
+        presale=presale,
+        current_node=current_node,
+    )
+
+
+async def test_after_paying_a_stock_order_asks_for_its_shipping_and_delivery_templates(user: User) -> None:
+    # given a paid stock order with no node yet
+    await order(user, "SO1")
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO1")
+
+    # then the two templates of the nodes ahead; the production template is not among them
+    assert set(answer.template_ids) == {SHIPPING, DELIVERY}
+    assert answer.template_ids[0] == DELIVERY  # equal units: the more important topic first
+    assert "NODE_MATERIAL_IN" not in answer.topics
+
+
+async def test_after_paying_a_presale_order_asks_for_production_and_presale_progress(user: User) -> None:
+    # given a presale order (made to order: production nodes ahead)
+    await order(user, "SO2", presale=True)
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO2", max_templates=5)
+
+    # then
+    assert set(answer.template_ids) == {SHIPPING, DELIVERY, PROGRESS, PAYMENT}
+    assert "PRESALE_PROGRESS" in answer.topics
+
+
+async def test_an_order_with_a_production_node_is_a_custom_order(user: User) -> None:
+    # given a non-presale order whose first node was MATERIAL_IN
+    placed = await order(user, "SO3", current_node="MATERIAL_IN")
+    await OrderNodeEvent.create(
+        order=placed, node="MATERIAL_IN", occurred_at=datetime.now(UTC), location="工厂"
+    )
+
+    # when
+    answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO3")
+
+    # then the remaining production nodes are ahead
+    assert PROGRESS in answer.template_ids
+    assert "NODE_MATERIAL_IN" not in answer.topics
+    assert "NODE_PRODUCTION_STARTED" in answer.topics
+
+
+async def test_only_nodes_still_ahead_count(user: User) -> None:
+    # given an order out for delivery
+    await order(user, "SO4", current_node="OUT_FOR_DELIVERY")
+
+    # when
+    answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO4")
+
+    # then only DELIVERED lies ahead
+    assert answer.template_ids == (DELIVERY,)
+    assert answer.topics == ("NODE_DELIVERED",)
+
+
+async def test_a_template_with_a_unit_for_each_topic_ahead_is_not_asked_for(user: User) -> None:
+    # given two delivery units and one shipping unit; three shipping nodes lie ahead
+    await order(user, "SO5")
+    await ledger.credit(user.id, DELIVERY, 2)
+    await ledger.credit(user.id, SHIPPING, 1)
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO5")
+
+    # then
+    assert answer.template_ids == (SHIPPING,)
+
+
+async def test_an_unknown_order_or_one_of_another_user_asks_for_every_node(
+    user: User, other_user: User
+) -> None:
+    # given an order of someone else
+    await order(other_user, "SO6", current_node="OUT_FOR_DELIVERY")
+
+    # when
+    foreign = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO6")
+    unknown = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO-not-yet-placed")
+
+    # then both are answered as for an order not known yet (nothing about the other order leaks)
+    assert set(foreign.template_ids) == set(unknown.template_ids) == {DELIVERY, SHIPPING, PROGRESS}
+
+
+async def test_a_delivered_order_asks_for_nothing(user: User) -> None:
+    # given
+    placed = await order(user, "SO7", current_node="DELIVERED")
+    placed.status = OrderStatus.DELIVERED
+    await placed.save()
+
+    # when
+    answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO7")
+
+    # then
+    assert answer.template_ids == ()
+    assert not await SubscribeRequestLog.filter(user_id=user.id).exists()
+
+
+async def test_an_exception_asks_for_the_exception_template(user: User) -> None:
+    # when
+    answer = await ask(user, SubscribeMoment.EXCEPTION, "SO1")
+
+    # then
+    assert answer.template_ids == (EXCEPTION,)
+    assert answer.topics == ("ORDER_EXCEPTION",)
+
+
+async def test_switched_off_topics_are_not_asked_for(user: User) -> None:
+    # given the user wants none of the shipping nodes
+    off = [
+        TopicSwitch(key, False) for key in ("NODE_OUTBOUND", "NODE_TRUNK_TRANSIT", "NODE_COURIER_ACCEPTED")
+    ]
+    await update_preferences(user.id, PreferencesUpdate(topics=off))
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT)
+
+    # then
+    assert SHIPPING not in answer.template_ids
+    assert not {"NODE_OUTBOUND", "NODE_TRUNK_TRANSIT"} & set(answer.topics)
+
+
+async def test_a_template_rejected_with_always_keep_is_never_asked_for(user: User) -> None:
+    # given
+    await ledger.set_status(user.id, DELIVERY, WeChatStatus.REJECT, always_keep=True)
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT)
+
+    # then
+    assert DELIVERY not in answer.template_ids
+
+
+async def test_a_plain_reject_may_be_asked_again(user: User) -> None:
+    # given the user refused once without "always keep"
+    await ledger.set_status(user.id, DELIVERY, WeChatStatus.REJECT, always_keep=False)
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT)
+
+    # then
+    assert DELIVERY in answer.template_ids
+
+
+async def test_a_banned_template_is_never_asked_for(user: User) -> None:
+    # given
+    await ledger.ban(user.id, EXCEPTION)
+
+    # when
+    answer = await ask(user, SubscribeMoment.EXCEPTION)
+
+    # then
+    assert answer.template_ids == ()
+
+
+async def test_at_most_three_by_default_and_up_to_five_when_configured(user: User) -> None:
+    # when
+    three = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER)
+    five = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, max_templates=5)
+
+    # then
+    assert len(three.template_ids) == 3
+    assert len(five.template_ids) == 5
+    with pytest.raises(ValueError, match="between 1 and 5"):
+        await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, max_templates=6)
+
+
+async def test_fewest_units_first_then_the_most_important(user: User) -> None:
+    # given units for the exception and slot templates (the most important topics)
+    await ledger.credit(user.id, EXCEPTION, 1)
+    await ledger.credit(user.id, "tmpl-delivery-slot-0001", 1)
+
+    # when
+    answer = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER)
+
+    # then templates without units come first, the most important of them first
+    assert answer.template_ids == (DELIVERY, "tmpl-receipt-confirm-0001", SHIPPING)
+
+
+async def test_lifecycle_and_receipt_moments_ask_for_lifecycle_templates(user: User) -> None:
+    # when
+    lifecycle = await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)
+    receipt = await ask(user, SubscribeMoment.RECEIPT, max_templates=5)
+
+    # then
+    assert set(lifecycle.template_ids) == {
+        "tmpl-replenishment-0001",
+        "tmpl-maintenance-0001",
+        "tmpl-offer-0001",
+        "tmpl-member-benefit-0001",
+    }
+    assert set(receipt.template_ids) == {
+        "tmpl-replenishment-0001",
+        "tmpl-maintenance-0001",
+        "tmpl-offer-0001",
+    }
+
+
+TWO_TITLES = """
+[[template]]
+template_id = "tmpl-a"
+title = "物流状态通知"
+type = 2
+content = "订单编号:{{character_string1.DATA}}\\n"
+topics = ["NODE_OUTBOUND"]
+page = "pages/order/detail?orderNo={order_no}"
+[template.data]
+character_string1 = "{order_no}"
+
+[[template]]
+template_id = "tmpl-b"
+title = "物流状态通知"
+type = 2
+content = "订单编号:{{character_string1.DATA}}\\n"
+topics = ["NODE_DELIVERED"]
+page = "pages/order/detail?orderNo={order_no}"
+[template.data]
+character_string1 = "{order_no}"
+
+[[template]]
+template_id = "tmpl-long"
+title = "长期通知"
+type = 3
+content = "订单编号:{{character_string1.DATA}}\\n"
+topics = ["NODE_OUT_FOR_DELIVERY"]
+page = "pages/order/detail?orderNo={order_no}"
+[template.data]
+character_string1 = "{order_no}"
+"""
+
+
+async def test_no_two_templates_with_one_title_and_one_time_templates_only(user: User) -> None:
+    # given a templates file with two ids of one title and a long-term template
+    templates = loads_templates_file(TWO_TITLES)
+
+    # when
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, templates=templates)
+
+    # then WeChat would filter the second title; the long-term one cannot be mixed in
+    assert answer.template_ids == ("tmpl-b",)
+
+
+async def test_each_answer_has_its_own_request_id_and_is_remembered(user: User) -> None:
+    # when
+    first = await ask(user, SubscribeMoment.EXCEPTION, "SO1")
+    second = await ask(user, SubscribeMoment.EXCEPTION, "SO2")
+
+    # then
+    assert first.request_id != second.request_id
+    log = await SubscribeRequestLog.get(request_id=first.request_id)
+    assert (log.user_id, log.moment, log.order_no, log.template_ids) == (
+        user.id,
+        "EXCEPTION",
+        "SO1",
+        [EXCEPTION],
+    )
+
+
+async def test_the_same_moment_and_order_is_asked_a_few_times_a_day(user: User) -> None:
+    # given the limit is reached for one order's detail page
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=ZONE)
+    for _ in range(ASKS_PER_MOMENT_PER_DAY):
+        assert (await ask(user, SubscribeMoment.ORDER_DETAIL, "SO1", now=now)).template_ids
+
+    # when
+    again = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO1", now=now)
+    other_order = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO2", now=now)
+    tomorrow = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO1", now=now + timedelta(days=1))
+
+    # then
+    assert (again.template_ids, again.limited) == ((), True)
+    assert other_order.template_ids
+    assert tomorrow.template_ids
+
+
+async def test_a_user_is_asked_at_most_a_number_of_times_a_day_but_exceptions_still_ask(user: User) -> None:
+    # given the daily limit is spent on many orders
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=ZONE)
+    for index in range(ASKS_PER_DAY):
+        assert (await ask(user, SubscribeMoment.ORDER_DETAIL, f"SO{index}", now=now)).template_ids
+
+    # when
+    another = await ask(user, SubscribeMoment.LIFECYCLE, now=now)
+    exception = await ask(user, SubscribeMoment.EXCEPTION, "SO1", now=now)
+
+    # then
+    assert another.limited
+    assert exception.template_ids == (EXCEPTION,)
+
+
+async def test_the_limit_counts_per_user(user: User, other_user: User) -> None:
+    # given
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=ZONE)
+    for _ in range(ASKS_PER_MOMENT_PER_DAY):
+        await ask(user, SubscribeMoment.LIFECYCLE, now=now)
+
+    # when
+    answer = await ask(other_user, SubscribeMoment.LIFECYCLE, now=now)
+
+    # then
+    assert answer.template_ids
