@@ -9,11 +9,12 @@ from strawberry.tools import merge_types
 
 from schema.account.queries import AccountQueries
 from schema.errors import PublicError
+from schema.orders.queries import OrderQueries
 from schema.subscriptions.mutations import SubscriptionMutations
 from schema.subscriptions.queries import SubscriptionQueries
 
 # Each domain package adds its root classes here (saleor-style composition).
-QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries)
+QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries, OrderQueries)
 MUTATIONS: tuple[type, ...] = (SubscriptionMutations,)
 
 Query = merge_types("Query", QUERIES)

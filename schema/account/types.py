@@ -3,6 +3,10 @@ from __future__ import annotations
 import strawberry
 
 from bff.models import User
+from bff.models.orders import OrderStatus
+from schema.context import Info
+from schema.orders.queries import viewer_orders
+from schema.orders.types import OrderConnectionType
 
 
 @strawberry.type(name="Viewer")
@@ -22,3 +26,10 @@ class ViewerType:
             points=user.points,
             region=user.region,
         )
+
+    # The viewer's orders, newest first (schema/orders).
+    @strawberry.field
+    async def orders(
+        self, info: Info, first: int, after: str | None = None, status: OrderStatus | None = None
+    ) -> OrderConnectionType:
+        return await viewer_orders(info, first=first, after=after, status=status)

@@ -1,0 +1,219 @@
+"""Read services of the order tracking tab: pages of a user's orders, one order, and the batch
+reads the GraphQL loaders call (one query per kind of row for a whole page of orders).
+
+Every entry point takes the user id and only ever returns that user's orders: another user's
+order is indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Q
+
+from bff.models.orders import (
+    DeliverySlotOffer,
+    Order,
+    OrderExceptionLink,
+    OrderItem,
+    OrderNodeEvent,
+    OrderNodeExpectation,
+    OrderReceipt,
+    OrderStatus,
+)
+from bff.topics import NODE_ORDER
+
+MAX_PAGE_SIZE = 50
+PRODUCTION_NODES: tuple[str, ...] = NODE_ORDER[:3]  # stock orders skip these
+
+
+class PageRequestError(ValueError):
+    """A page request the caller must fix (size out of range, cursor not one of ours)."""
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
+
+def encode_cursor(order: Order) -> str:
+    """An opaque cursor for the keyset (placed_at, id) of `order`, newest first."""
+    raw = f"{order.placed_at.isoformat()}|{order.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        placed_at_text, id_text = raw.split("|")
+        placed_at = datetime.fromisoformat(placed_at_text)
+        order_id = int(id_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise PageRequestError(f"after: {cursor!r} is not a cursor of this list") from None
+    if placed_at.tzinfo is None:
+        raise PageRequestError(f"after: {cursor!r} is not a cursor of this list")
+    return placed_at, order_id
+
+
+async def list_orders(
+    user_id: int, *, first: int, after: str | None = None, status: OrderStatus | None = None
+) -> OrderPage:
+    """A page of the user's orders, newest first, `first` at a time after cursor `after`.
+
+    Keyset pagination on (placed_at, id): orders placed meanwhile never shift a page.
+    Two queries: the page (one row over, to know if another follows) and the total count.
+    """
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise PageRequestError(f"first: must be between 1 and {MAX_PAGE_SIZE}, got {first}")
+    base = Order.filter(user_id=user_id)
+    if status is not None:
+        base = base.filter(status=status)
+    page = base
+    if after is not None:
+        placed_at, order_id = decode_cursor(after)
+        page = page.filter(Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, id__lt=order_id))
+    rows = await page.order_by("-placed_at", "-id").limit(first + 1)
+    total = await base.count()
+    orders = rows[:first]
+    return OrderPage(
+        orders=orders,
+        cursors=[encode_cursor(order) for order in orders],
+        has_next_page=len(rows) > first,
+        total_count=total,
+    )
+
+
+async def get_order(user_id: int, order_no: str) -> Order | None:
+    """The user's order `order_no`; None when it does not exist or is someone else's."""
+    return await Order.get_or_none(user_id=user_id, order_no=order_no)
+
+
+# -- batch reads (for DataLoaders): one query for all the orders of a page ------------------------
+
+
+async def items_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderItem]]:
+    grouped: dict[int, list[OrderItem]] = defaultdict(list)
+    for item in await OrderItem.filter(order_id__in=list(order_ids)).order_by("order_id", "position"):
+        grouped[item.order_id].append(item)  # type: ignore[attr-defined]
+    return grouped
+
+
+def _timeline_key(event: OrderNodeEvent) -> tuple[datetime, int, int]:
+    rank = NODE_ORDER.index(event.node) if event.node in NODE_ORDER else -1
+    return event.occurred_at, rank, event.id
+
+
+async def timelines_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderNodeEvent]]:
+    grouped: dict[int, list[OrderNodeEvent]] = defaultdict(list)
+    for event in await OrderNodeEvent.filter(order_id__in=list(order_ids)):
+        grouped[event.order_id].append(event)  # type: ignore[attr-defined]
+    return {order_id: sorted(events, key=_timeline_key) for order_id, events in grouped.items()}
+
+
+async def expectations_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderNodeExpectation]]:
+    grouped: dict[int, list[OrderNodeExpectation]] = defaultdict(list)
+    for row in await OrderNodeExpectation.filter(order_id__in=list(order_ids)):
+        grouped[row.order_id].append(row)  # type: ignore[attr-defined]
+    return grouped
+
+
+async def slot_offers_by_order(order_ids: Sequence[int]) -> dict[int, DeliverySlotOffer]:
+    return {
+        offer.order_id: offer  # type: ignore[attr-defined]
+        for offer in await DeliverySlotOffer.filter(order_id__in=list(order_ids))
+    }
+
+
+async def exception_links_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderExceptionLink]]:
+    """Each order's exception links with their exception (joined: one query), oldest first."""
+    grouped: dict[int, list[OrderExceptionLink]] = defaultdict(list)
+    links = (
+        await OrderExceptionLink.filter(order_id__in=list(order_ids))
+        .select_related("exception")
+        .order_by("id")
+    )
+    for link in links:
+        grouped[link.order_id].append(link)  # type: ignore[attr-defined]
+    return grouped
+
+
+async def receipts_by_order(order_ids: Sequence[int]) -> dict[int, OrderReceipt]:
+    return {
+        receipt.order_id: receipt  # type: ignore[attr-defined]
+        for receipt in await OrderReceipt.filter(order_id__in=list(order_ids))
+    }
+
+
+# -- what the tab shows, from those rows (pure) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpcomingNode:
+    node: str
+    expected_at: datetime | None
+
+
+def upcoming_nodes(
+    order: Order, timeline: Sequence[OrderNodeEvent], expectations: Sequence[OrderNodeExpectation]
+) -> list[UpcomingNode]:
+    """The nodes still ahead of the current one, in order, with their latest ETA (if given).
+
+    Stock orders skip the production nodes: they are shown only for presale orders, or once the
+    supply chain reported or expected one of them.
+    """
+    if order.status == OrderStatus.CANCELLED:
+        return []
+    eta = {row.node: row.expected_at for row in expectations}
+    reached = {event.node for event in timeline}
+    made_to_order = order.presale or any(n in PRODUCTION_NODES for n in reached | eta.keys())
+    start = NODE_ORDER.index(order.current_node) + 1 if order.current_node in NODE_ORDER else 0
+    return [
+        UpcomingNode(node=node, expected_at=eta.get(node))
+        for node in NODE_ORDER[start:]
+        if node not in reached and (made_to_order or node not in PRODUCTION_NODES)
+    ]
+
+
+def open_exception_links(links: Sequence[OrderExceptionLink], now: datetime) -> list[OrderExceptionLink]:
+    """Links still waiting for the user's decision (undecided, deadline ahead)."""
+    return [link for link in links if link.chosen_option is None and link.exception.deadline > now]
+
+
+def shown_exception(links: Sequence[OrderExceptionLink], now: datetime) -> OrderExceptionLink | None:
+    """The exception the order shows: the open one due first, else the latest one."""
+    waiting = open_exception_links(links, now)
+    if waiting:
+        return min(waiting, key=lambda link: (link.exception.deadline, link.id))
+    return links[-1] if links else None
+
+
+def slot_awaits_choice(offer: DeliverySlotOffer | None, now: datetime) -> bool:
+    return offer is not None and offer.chosen_slot_id is None and offer.deadline > now
+
+
+def needs_action(
+    order: Order, offer: DeliverySlotOffer | None, links: Sequence[OrderExceptionLink], now: datetime
+) -> bool:
+    """An open exception, a slot to choose before its deadline, or a delivery to confirm."""
+    if order.status == OrderStatus.CANCELLED:
+        return False
+    return (
+        bool(open_exception_links(links, now))
+        or slot_awaits_choice(offer, now)
+        or order.status == OrderStatus.DELIVERED
+    )

@@ -1,0 +1,1 @@
+"""Order tracking tab: orders of the viewer, with their timeline, slots, exceptions and receipt."""
