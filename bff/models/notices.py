@@ -51,8 +51,12 @@ class Notice(Model):
     expires_at = fields.DatetimeField(null=True)
     scheduled_for = fields.DatetimeField(null=True, db_index=True)
     unit_reserved = fields.BooleanField(default=False)  # a consent unit is held for this notice
+    unit_reserved_at = fields.DatetimeField(null=True)  # when it was taken (a later zeroing keeps it spent)
     attempts = fields.IntField(default=0)
     sending_since = fields.DatetimeField(null=True)
+    # Committed right before the WeChat call: a SENDING row without it never reached WeChat (safe to
+    # re-queue); with it and no answer, the outcome is unknown (never resend).
+    call_started_at = fields.DatetimeField(null=True)
     outcome_unknown_at = fields.DatetimeField(null=True)  # a send timed out after it was written
     errcode = fields.IntField(null=True)
     msgid = fields.CharField(max_length=32, null=True, db_index=True)  # 64-bit id kept as text
@@ -61,6 +65,8 @@ class Notice(Model):
     delivered_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    user_id: int
 
     class Meta:
         table = "notices"
@@ -80,6 +86,9 @@ class NoticeOpen(Model):
     scene = fields.IntField(null=True)
     opened_at = fields.DatetimeField()
     local_hour = fields.IntField()  # 0–23 in BUSINESS_TZ: the user's open-hour history
+
+    notice_id: int
+    user_id: int
 
     class Meta:
         table = "notice_opens"

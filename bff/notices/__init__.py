@@ -1,0 +1,1 @@
+"""The notice engine: plan notices from events, decide by one policy, hand sends to the workers."""

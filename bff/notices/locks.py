@@ -1,0 +1,55 @@
+"""Per-openid send lock: one subscribeMessage.send per user at a time (WeChat answers 43108 otherwise).
+
+``SET key token NX PX ttl`` takes the lock; the release deletes the key only while it still holds
+our token (a Lua compare-and-delete), so a sender whose lock expired never frees another sender's
+lock. The TTL bounds how long a crashed worker keeps a user locked.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+
+from bff.constants import OPENID_LOCK_KEY
+
+__all__ = ["acquire_openid_lock", "openid_lock", "openid_lock_key", "release_openid_lock"]
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def openid_lock_key(openid: str) -> str:
+    return f"{OPENID_LOCK_KEY}:{openid}"
+
+
+async def acquire_openid_lock(redis: Redis, openid: str, ttl_s: float) -> str | None:
+    """The lock's token when taken, None when another sender holds it."""
+    if not openid:
+        raise ValueError("openid must not be empty")
+    token = secrets.token_hex(16)
+    taken = await redis.set(openid_lock_key(openid), token, nx=True, px=max(1, int(ttl_s * 1000)))
+    return token if taken else None
+
+
+async def release_openid_lock(redis: Redis, openid: str, token: str) -> bool:
+    """Free the lock if it is still ours; True when it was."""
+    released = await redis.eval(_RELEASE, 1, openid_lock_key(openid), token)  # type: ignore[misc]
+    return bool(released)
+
+
+@asynccontextmanager
+async def openid_lock(redis: Redis, openid: str, ttl_s: float) -> AsyncIterator[bool]:
+    """``async with openid_lock(...) as held:`` — ``held`` is False when someone else has the lock."""
+    token = await acquire_openid_lock(redis, openid, ttl_s)
+    try:
+        yield token is not None
+    finally:
+        if token is not None:
+            await release_openid_lock(redis, openid, token)

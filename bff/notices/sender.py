@@ -1,0 +1,613 @@
+"""Send one notice: the only code that calls subscribeMessage.send (design.md, "Never twice").
+
+One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
+
+1. A SCHEDULED notice whose time has come is put to the policy again (``reconsider``); anything
+   but QUEUED afterwards ends the run.
+2. The per-openid lock (bff/notices/locks.py) is taken; when another send to the same user holds
+   it, the run ends with ``retry_in`` a short jittered wait and the notice untouched (QUEUED).
+3. Claim: ONE conditional UPDATE ``QUEUED → SENDING`` (``attempts + 1``). Zero rows: another
+   worker has it, or it is settled; the run ends. Only the claimer goes on.
+4. Expired → SUPPRESSED (EXPIRED). Keywords rendered from the templates file, the page with the
+   notice's open token; shortened and validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
+5. One consent unit is reserved and the notice marked as holding it, in one transaction; none
+   left → SUPPRESSED (NO_UNITS).
+6. ``call_started_at`` is committed, then WeChat is called. The answer decides (by the client
+   error's ``action``, wechat-platform.md §11):
+
+   ========================== =======================================================================
+   OK                         SENT, msgid, sent_at; the unit stays spent
+   RETRY / TRANSPORT / UNKNOWN unit given back, QUEUED, ``retry_in`` = backoff with jitter (floor
+                              from the errcode); after ``max_attempts`` calls FAILED (RETRIES_EXHAUSTED)
+   QUOTA_EXHAUSTED (43101)    units of (user, template) voided, FAILED (QUOTA_EXHAUSTED)
+   DEFER_TOMORROW (45009)     unit given back, SCHEDULED for the next day 00:10 (business time)
+   OUTCOME_UNKNOWN            stays SENDING with ``outcome_unknown_at``; the unit stays reserved; never
+                              resent (bff/notices/delivery.py settles it)
+   anything else              unit given back, FAILED with the action as reason, errcode and errmsg
+   ========================== =======================================================================
+
+Every state change is a conditional UPDATE on the notice row (``WHERE status = 'SENDING'`` …) in
+the same transaction as its ledger change, so a sweeper and a late worker can never both give a
+unit back or both settle a notice. The claimer's updates also require ``attempts`` to be the
+value its claim set: ``attempts`` is a fencing token, so a worker that lost its claim (the sweeper
+re-queued the notice and another worker claimed it) can change nothing, least of all start a
+second call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from bff import constants
+from bff.backoff import backoff_delay
+from bff.consent import ledger as consent_ledger
+from bff.logsafe import mask
+from bff.models.consent import WeChatStatus
+from bff.models.notices import Notice, NoticeStatus
+from bff.models.users import User
+from bff.notices.locks import acquire_openid_lock, release_openid_lock
+from bff.notices.open_tokens import issue_open_token
+from bff.settings import Settings
+from bff.templates_file import TemplatesFile, load_templates_file, render_data, render_page
+from bff.wechat.client import TemplateRules, UnknownTemplateError, prepare_data, wechat_client_for
+from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
+from bff.wechat.keywords import KeywordError
+
+__all__ = [
+    "ASSUMED_SENT",
+    "RECONCILED",
+    "NoticeSender",
+    "Reconsider",
+    "SendClient",
+    "SendOutcome",
+    "SendPolicy",
+    "UnitLedger",
+    "enqueue_send",
+    "next_day_at",
+    "send_job_id",
+    "sender_for",
+    "settle_sending",
+    "templates_file",
+]
+
+log = logging.getLogger("lvyue.notices.sender")
+
+# Reasons kept on the notice (stable UPPER_SNAKE strings).
+EXPIRED = "EXPIRED"
+NO_UNITS = "NO_UNITS"
+DATA_BUG = "DATA_BUG"
+TEMPLATE_NOT_CONFIGURED = "TEMPLATE_NOT_CONFIGURED"
+RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
+DEFERRED_DAILY_LIMIT = "DEFERRED_DAILY_LIMIT"
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+ASSUMED_SENT = "ASSUMED_SENT"  # SENT because WeChat may have used the unit (outcome unknown, timed out)
+RECONCILED = "RECONCILED"  # SENT because a sent event of this user and template arrived (msgid guessed)
+
+_RETRYABLE = frozenset({Action.RETRY, Action.TRANSPORT, Action.UNKNOWN})
+_DETAIL_MAX = 1000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def send_job_id(notice_id: int) -> str:
+    return f"{constants.SEND_JOB_ID_PREFIX}{notice_id}"
+
+
+async def enqueue_send(redis: ArqRedis, notice_id: int, *, defer_until: datetime | None = None) -> bool:
+    """Queue the send job of a notice (job id ``send:<id>``); False when that job already exists
+    (queued, deferred, retrying or running), which is what makes re-enqueueing safe."""
+    job = await redis.enqueue_job(
+        constants.JOB_SEND_NOTICE, notice_id, _job_id=send_job_id(notice_id), _defer_until=defer_until
+    )
+    return job is not None
+
+
+@functools.lru_cache(maxsize=8)
+def templates_file(path: Path | None) -> TemplatesFile:
+    """The templates file (None: the bundled one), read once per process and path."""
+    return load_templates_file(path)
+
+
+def next_day_at(now: datetime, zone: ZoneInfo, at: str = constants.SEND_DEFER_TOMORROW_AT) -> datetime:
+    """``at`` (HH:MM) on the day after ``now`` in ``zone``, as a UTC datetime."""
+    hour, minute = (int(part) for part in at.split(":"))
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+
+# --- the two collaborators, behind small interfaces ---------------------------------------------
+
+
+class SendResultLike(Protocol):
+    @property
+    def msgid(self) -> str | None: ...
+
+
+class SendClient(Protocol):
+    """What the sender needs of bff.wechat.client.WeChatClient."""
+
+    async def send_subscribe_message(
+        self,
+        *,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        page: str | None,
+        miniprogram_state: str,
+        lang: str = "zh_CN",
+    ) -> SendResultLike: ...
+
+
+class UnitLedger(Protocol):
+    """What the sender needs of bff.consent.ledger (the module itself satisfies it)."""
+
+    async def reserve_unit(self, user_id: int, template_id: str) -> bool: ...
+
+    async def release_unit(
+        self, user_id: int, template_id: str, *, reserved_at: datetime | None = None
+    ) -> bool: ...
+
+    async def zero_units(
+        self,
+        user_id: int,
+        template_id: str,
+        status: WeChatStatus | None = None,
+        *,
+        as_of: datetime | None = None,
+    ) -> bool: ...
+
+
+# Puts a due SCHEDULED notice to the policy again; leaves it QUEUED, SCHEDULED (later) or SUPPRESSED.
+Reconsider = Callable[[Notice, datetime], Awaitable[None]]
+
+
+async def queue_when_due(notice: Notice, now: datetime) -> None:
+    """The fallback ``reconsider``: a due SCHEDULED notice becomes QUEUED without a new decision."""
+    await Notice.filter(id=notice.id, status=NoticeStatus.SCHEDULED).update(
+        status=NoticeStatus.QUEUED, updated_at=now
+    )
+
+
+def default_reconsider() -> Reconsider:
+    """The policy's re-decision (bff.notices.planner.reconsider) when the planner provides one."""
+    try:
+        planner = importlib.import_module("bff.notices.planner")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bff.notices.planner":
+            raise
+        return queue_when_due
+    found: Reconsider | None = getattr(planner, "reconsider", None)
+    return found or queue_when_due
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    max_attempts: int = constants.SEND_MAX_ATTEMPTS
+    backoff_base_s: float = constants.SEND_BACKOFF_BASE_S
+    backoff_cap_s: float = constants.SEND_BACKOFF_CAP_S
+    lock_ttl_s: float = constants.OPENID_LOCK_TTL_S
+    lock_retry_min_s: float = constants.OPENID_LOCK_RETRY_MIN_S
+    lock_retry_max_s: float = constants.OPENID_LOCK_RETRY_MAX_S
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if not 0 < self.lock_retry_min_s <= self.lock_retry_max_s:
+            raise ValueError("lock retry wait must satisfy 0 < min <= max")
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What one run did. ``status`` is the notice's status after the run (None: the notice is not
+    this run's — missing, or claimed by another worker); ``retry_in`` asks the job to run again."""
+
+    status: NoticeStatus | None
+    reason: str | None = None
+    retry_in: float | None = None
+    msgid: str | None = None
+
+    def describe(self) -> str:
+        parts = [self.status.value if self.status else "-"]
+        if self.reason:
+            parts.append(self.reason)
+        if self.retry_in is not None:
+            parts.append(f"retry in {self.retry_in:.1f}s")
+        return " ".join(parts)
+
+
+class _ClaimLost(Exception):
+    """The notice left SENDING under us (a sweeper settled it); stop without touching it."""
+
+
+@dataclass
+class _Claim:
+    id: int
+    user_id: int
+    template_id: str
+    attempts: int
+    reserved_at: datetime | None = None
+    call_started_at: datetime | None = None
+
+
+# --- state transitions shared with the sweeper and delivery -------------------------------------
+
+
+async def settle_sending(
+    notice_id: int,
+    changes: Mapping[str, Any],
+    *,
+    give_back: bool,
+    ledger: UnitLedger = consent_ledger,
+    extra_filters: Mapping[str, Any] | None = None,
+) -> bool:
+    """Move a SENDING notice on with ``changes``, giving its unit back when ``give_back`` and it holds
+    one. One transaction; conditional on the row still being SENDING (and ``extra_filters``), so of
+    two callers racing for the same notice exactly one moves it. True when this caller did."""
+    filters = {"id": notice_id, "status": NoticeStatus.SENDING, **(extra_filters or {})}
+    async with in_transaction():
+        row = await Notice.filter(**filters).first().values("user_id", "template_id", "unit_reserved_at")
+        if row is None:
+            return False
+        if give_back:
+            moved = await Notice.filter(**filters, unit_reserved=True).update(
+                **changes, unit_reserved=False, unit_reserved_at=None
+            )
+            if moved:
+                await ledger.release_unit(
+                    row["user_id"], row["template_id"], reserved_at=row["unit_reserved_at"]
+                )
+                return True
+        moved = await Notice.filter(**filters).update(**changes)
+        return moved == 1
+
+
+# --- the sender ---------------------------------------------------------------------------------
+
+
+class NoticeSender:
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        client: SendClient,
+        templates: TemplatesFile,
+        secret: str,
+        miniprogram_state: str,
+        zone: ZoneInfo,
+        ledger: UnitLedger = consent_ledger,
+        policy: SendPolicy | None = None,
+        reconsider: Reconsider | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.redis = redis
+        self.client = client
+        self.templates = templates
+        self.secret = secret
+        self.miniprogram_state = miniprogram_state
+        self.zone = zone
+        self.ledger = ledger
+        self.policy = policy or SendPolicy()
+        self.reconsider = reconsider or default_reconsider()
+        self.clock = clock
+
+    async def send(self, notice_id: int) -> SendOutcome:
+        notice = await Notice.get_or_none(id=notice_id)
+        if notice is None:
+            return SendOutcome(None, "MISSING")
+        if notice.status is NoticeStatus.SCHEDULED:
+            ready = await self._ready_after_schedule(notice)
+            if ready is not None:
+                return ready
+        elif notice.status is not NoticeStatus.QUEUED:
+            return SendOutcome(notice.status, notice.reason)
+
+        openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
+        if not openid:
+            return SendOutcome(notice.status, "NO_USER")
+        lock = await acquire_openid_lock(self.redis, str(openid), self.policy.lock_ttl_s)
+        if lock is None:
+            wait = self.policy.rng.uniform(self.policy.lock_retry_min_s, self.policy.lock_retry_max_s)
+            return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=wait)
+        try:
+            return await self._send_locked(notice_id, str(openid))
+        finally:
+            await asyncio.shield(release_openid_lock(self.redis, str(openid), lock))
+
+    async def _ready_after_schedule(self, notice: Notice) -> SendOutcome | None:
+        """None when the SCHEDULED notice is now QUEUED; otherwise the outcome of this run."""
+        now = self.clock()
+        if notice.scheduled_for is not None and notice.scheduled_for > now:
+            return SendOutcome(
+                NoticeStatus.SCHEDULED, notice.reason, retry_in=(notice.scheduled_for - now).total_seconds()
+            )
+        await self.reconsider(notice, now)
+        await notice.refresh_from_db()
+        if notice.status is NoticeStatus.QUEUED:
+            return None
+        if notice.status is NoticeStatus.SCHEDULED and notice.scheduled_for is not None:
+            wait = max(0.0, (notice.scheduled_for - self.clock()).total_seconds())
+            return SendOutcome(NoticeStatus.SCHEDULED, notice.reason, retry_in=wait)
+        return SendOutcome(notice.status, notice.reason)
+
+    async def _send_locked(self, notice_id: int, openid: str) -> SendOutcome:
+        now = self.clock()
+        claimed = await Notice.filter(id=notice_id, status=NoticeStatus.QUEUED).update(
+            status=NoticeStatus.SENDING,
+            sending_since=now,
+            attempts=F("attempts") + 1,
+            call_started_at=None,
+            outcome_unknown_at=None,
+            updated_at=now,
+        )
+        if not claimed:
+            return SendOutcome(None, "NOT_CLAIMED")
+        notice = await Notice.get(id=notice_id)
+        claim = _Claim(notice.id, notice.user_id, notice.template_id, notice.attempts)
+        try:
+            return await self._send_claimed(notice, claim, openid)
+        except _ClaimLost:
+            log.warning("notice %d was settled by someone else while this worker sent it", notice_id)
+            return SendOutcome(None, "CLAIM_LOST")
+        except asyncio.CancelledError:
+            # Job timeout or worker shutdown: leave the row as the sweeper expects it, then stop.
+            await asyncio.shield(self._after_cancel(claim))
+            raise
+
+    async def _after_cancel(self, claim: _Claim) -> None:
+        try:
+            if claim.call_started_at is None:
+                await self._settle(
+                    claim, NoticeStatus.QUEUED, give_back=True, reason=None, call_started_at=None
+                )
+            else:
+                await self._settle(
+                    claim,
+                    NoticeStatus.SENDING,
+                    give_back=False,
+                    reason=OUTCOME_UNKNOWN,
+                    outcome_unknown_at=self.clock(),
+                )
+        except Exception:  # the sweeper settles it later
+            log.exception("could not settle notice %d after cancellation", claim.id)
+
+    async def _send_claimed(self, notice: Notice, claim: _Claim, openid: str) -> SendOutcome:
+        now = self.clock()
+        if notice.expires_at is not None and notice.expires_at <= now:
+            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=EXPIRED)
+
+        template = self.templates.by_id(notice.template_id)
+        if template is None:
+            return await self._settle(
+                claim,
+                NoticeStatus.FAILED,
+                give_back=True,
+                reason=TEMPLATE_NOT_CONFIGURED,
+                detail=f"template {notice.template_id} is not in the templates file",
+            )
+        values = {**notice.values, "open_token": issue_open_token(self.secret, notice.id)}
+        try:
+            data = prepare_data(TemplateRules.from_config(template), render_data(template, values))
+            page = render_page(template, values)
+        except (KeyError, KeywordError) as exc:
+            detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return await self._settle(
+                claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=detail
+            )
+
+        if not await self._reserve(claim):
+            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=False, reason=NO_UNITS)
+
+        claim.call_started_at = self.clock()
+        started = await Notice.filter(
+            id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
+        ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
+        if not started:
+            raise _ClaimLost
+        try:
+            result = await self.client.send_subscribe_message(
+                openid=openid,
+                template_id=notice.template_id,
+                data=data,
+                page=page,
+                miniprogram_state=self.miniprogram_state,
+            )
+        except (WeChatAPIError, WeChatTransportError) as exc:
+            return await self._call_failed(claim, exc, openid)
+        except (KeywordError, UnknownTemplateError, ValueError) as exc:
+            # Raised by the client before any request: nothing reached WeChat.
+            return await self._settle(
+                claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=str(exc)
+            )
+        return await self._sent(claim, result.msgid)
+
+    async def _reserve(self, claim: _Claim) -> bool:
+        reserved_at = self.clock()
+        async with in_transaction():
+            if not await self.ledger.reserve_unit(claim.user_id, claim.template_id):
+                return False
+            marked = await Notice.filter(
+                id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts
+            ).update(unit_reserved=True, unit_reserved_at=reserved_at, updated_at=reserved_at)
+            if not marked:
+                raise _ClaimLost  # rolls the reservation back
+        claim.reserved_at = reserved_at
+        return True
+
+    async def _settle(
+        self, claim: _Claim, status: NoticeStatus, *, give_back: bool, reason: str | None, **changes: Any
+    ) -> SendOutcome:
+        now = self.clock()
+        fields: dict[str, Any] = {"status": status, "reason": reason, "updated_at": now, **changes}
+        if "detail" in fields and isinstance(fields["detail"], str):
+            fields["detail"] = fields["detail"][:_DETAIL_MAX]
+        fence = {"attempts": claim.attempts}
+        if not await settle_sending(
+            claim.id, fields, give_back=give_back, ledger=self.ledger, extra_filters=fence
+        ):
+            raise _ClaimLost
+        return SendOutcome(status, reason)
+
+    async def _sent(self, claim: _Claim, msgid: str | None) -> SendOutcome:
+        now = self.clock()
+        moved = await Notice.filter(id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts).update(
+            status=NoticeStatus.SENT,
+            msgid=msgid,
+            sent_at=now,
+            reason=None,
+            detail=None,
+            errcode=None,
+            outcome_unknown_at=None,
+            updated_at=now,
+        )
+        if not moved:
+            # A subscribe_msg_sent_event got here first (bff/notices/delivery.py) and settled it;
+            # the send's own answer is authoritative for the msgid.
+            current = await Notice.get(id=claim.id)
+            if current.status is not NoticeStatus.SENT:
+                log.error("notice %d was sent (msgid %s) but is %s", claim.id, msgid, current.status)
+                raise _ClaimLost
+            if msgid and current.msgid != msgid:
+                log.warning(
+                    "notice %d: sent event matched msgid %s, WeChat answered %s",
+                    claim.id,
+                    current.msgid,
+                    msgid,
+                )
+            await Notice.filter(id=claim.id).update(msgid=msgid or current.msgid, reason=None, updated_at=now)
+        if msgid:
+            # A sent event of this msgid matched another notice by guess: that guess was wrong.
+            await (
+                Notice.filter(user_id=claim.user_id, msgid=msgid, reason=RECONCILED)
+                .exclude(id=claim.id)
+                .update(msgid=None, reason=ASSUMED_SENT, updated_at=now)
+            )
+        return SendOutcome(NoticeStatus.SENT, None, msgid=msgid)
+
+    async def _call_failed(
+        self, claim: _Claim, exc: WeChatAPIError | WeChatTransportError, openid: str
+    ) -> SendOutcome:
+        action = exc.action
+        errcode = exc.errcode if isinstance(exc, WeChatAPIError) else None
+        detail = exc.errmsg if isinstance(exc, WeChatAPIError) else exc.detail
+        log.info(
+            "notice %d to %s: %s (%s)",
+            claim.id,
+            mask(openid),
+            action,
+            errcode if errcode is not None else detail,
+        )
+
+        if action is Action.OUTCOME_UNKNOWN:
+            return await self._settle(
+                claim,
+                NoticeStatus.SENDING,
+                give_back=False,
+                reason=OUTCOME_UNKNOWN,
+                outcome_unknown_at=self.clock(),
+                detail=detail,
+            )
+        if action is Action.QUOTA_EXHAUSTED:
+            # The unit is not spent on WeChat's side, but nothing is left there: void the rest.
+            outcome = await self._settle(
+                claim,
+                NoticeStatus.FAILED,
+                give_back=False,
+                reason=QUOTA_EXHAUSTED,
+                errcode=errcode,
+                detail=detail,
+                unit_reserved=False,
+                unit_reserved_at=None,
+            )
+            await self.ledger.zero_units(claim.user_id, claim.template_id, as_of=claim.call_started_at)
+            return outcome
+        if action in _RETRYABLE:
+            if claim.attempts >= self.policy.max_attempts:
+                return await self._settle(
+                    claim,
+                    NoticeStatus.FAILED,
+                    give_back=True,
+                    reason=RETRIES_EXHAUSTED,
+                    errcode=errcode,
+                    detail=detail,
+                )
+            floor = exc.delay_floor if isinstance(exc, WeChatAPIError) else 0.0
+            wait = backoff_delay(
+                claim.attempts,
+                base=self.policy.backoff_base_s,
+                cap=self.policy.backoff_cap_s,
+                floor=floor,
+                rng=self.policy.rng,
+            )
+            await self._settle(
+                claim,
+                NoticeStatus.QUEUED,
+                give_back=True,
+                reason=None,
+                errcode=errcode,
+                detail=detail,
+                call_started_at=None,
+            )
+            return SendOutcome(NoticeStatus.QUEUED, action.value.upper(), retry_in=wait)
+        if action is Action.DEFER_TOMORROW:
+            when = next_day_at(self.clock(), self.zone)
+            await self._settle(
+                claim,
+                NoticeStatus.SCHEDULED,
+                give_back=True,
+                reason=DEFERRED_DAILY_LIMIT,
+                errcode=errcode,
+                detail=detail,
+                scheduled_for=when,
+                call_started_at=None,
+            )
+            return SendOutcome(
+                NoticeStatus.SCHEDULED, DEFERRED_DAILY_LIMIT, retry_in=(when - self.clock()).total_seconds()
+            )
+        # TEMPLATE_BUG, DATA_BUG, DROP_RECIPIENT, CREDENTIALS, REFRESH_TOKEN (the client already
+        # refreshed once), RELOGIN: sending again as-is cannot work.
+        return await self._settle(
+            claim,
+            NoticeStatus.FAILED,
+            give_back=True,
+            reason=action.value.upper(),
+            errcode=errcode,
+            detail=detail,
+        )
+
+
+def sender_for(
+    settings: Settings, http: httpx.AsyncClient, redis: Redis, *, policy: SendPolicy | None = None
+) -> NoticeSender:
+    """The sender of a worker (``ctx["settings"], ctx["http"], ctx["redis"]``) or a test."""
+    return NoticeSender(
+        redis=redis,
+        client=wechat_client_for(settings, http, redis),
+        templates=templates_file(settings.templates_file),
+        secret=settings.session_secret,
+        miniprogram_state=settings.miniprogram_state,
+        zone=settings.zone,
+        policy=policy,
+    )
