@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,43 +11,7 @@ from bff.models import User
 from bff.resources import Resources
 from schema import schema
 from schema.context import Context
-
-Run = Callable[..., Awaitable[dict[str, Any]]]
-
-CENTER = """
-query SubscriptionCenter {
-  subscriptionCenter {
-    mainSwitch
-    quietHours { start end }
-    weeklyLimit
-    topics { key title description category enabled optOutAllowed templateId remainingQuota wechatStatus }
-  }
-}
-"""
-
-SUBSCRIBE_REQUEST = """
-query SubscribeRequest($moment: SubscribeMoment!, $orderNo: String) {
-  subscribeRequest(moment: $moment, orderNo: $orderNo) { requestId templateIds topics { key title } }
-}
-"""
-
-REPORT = """
-mutation ReportSubscribeResult($input: SubscribeResultInput!) {
-  reportSubscribeResult(input: $input) {
-    center { topics { key templateId remainingQuota wechatStatus } mainSwitch }
-    userErrors { code field message }
-  }
-}
-"""
-
-UPDATE = """
-mutation UpdatePreferences($input: PreferencesInput!) {
-  updatePreferences(input: $input) {
-    center { quietHours { start end } weeklyLimit topics { key enabled } }
-    userErrors { code field message }
-  }
-}
-"""
+from tests.schema.subscriptions.documents import Run
 
 
 @pytest.fixture
@@ -74,7 +37,3 @@ def run(resources: Resources) -> Run:
         return result.data
 
     return execute
-
-
-def by_key(topics: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {topic["key"]: topic for topic in topics}

@@ -5,7 +5,7 @@ from typing import Any
 from bff.consent.push_handlers import handle
 from bff.models import OpsAlert, User
 from bff.wechat.events import PushFormat, build_event_body, parse_events
-from tests.schema.subscriptions.conftest import CENTER, REPORT, SUBSCRIBE_REQUEST, Run, by_key
+from tests.schema.subscriptions.documents import CENTER, REPORT, SUBSCRIBE_REQUEST, Run, by_key
 
 DELIVERY = "tmpl-order-delivery-0001"
 SHIPPING = "tmpl-order-shipping-0001"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bff.models import SubscribeRequestLog, User
 from bff.templates_file import load_templates_file
-from tests.schema.subscriptions.conftest import SUBSCRIBE_REQUEST, Run
+from tests.schema.subscriptions.documents import SUBSCRIBE_REQUEST, Run
 
 
 async def test_anonymous_callers_get_null(run: Run) -> None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from bff.consent import ledger
-from bff.models import User
+from bff.models import TopicPreference, User
 from bff.templates_file import load_templates_file
 from bff.topics import TOPICS
-from tests.schema.subscriptions.conftest import CENTER, Run, by_key
+from tests.querycount import count_queries
+from tests.schema.subscriptions.documents import CENTER, Run, by_key
 
 SHIPPING = "tmpl-order-shipping-0001"
 
@@ -88,3 +89,17 @@ async def test_a_user_sees_only_their_own_units(run: Run, user: User, other_user
 
     # then
     assert topics["NODE_OUTBOUND"]["remainingQuota"] == 0
+
+
+async def test_the_tab_costs_three_queries_whatever_the_number_of_templates(run: Run, user: User) -> None:
+    # given units, switches and preferences on several templates
+    for template_id in (SHIPPING, "tmpl-order-delivery-0001", "tmpl-offer-0001"):
+        await ledger.credit(user.id, template_id)
+    await TopicPreference.create(user=user, topic="WIN_BACK", enabled=False)
+
+    # when
+    with count_queries() as statements:
+        await run(CENTER, viewer=user)
+
+    # then preferences, topic switches and the ledger: one query each
+    assert len(statements) == 3

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from bff.models import User
-from tests.schema.subscriptions.conftest import CENTER, UPDATE, Run, by_key
+from tests.schema.subscriptions.documents import CENTER, UPDATE, Run, by_key
 
 
 async def update(run: Run, user: User | None, **input: Any) -> dict[str, Any]:
