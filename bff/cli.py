@@ -7,6 +7,7 @@
   bff migrate    apply migrations (Procfile `release`)
   bff makemigrations [--name NAME]   write a migration for model changes
   bff seed [--if-empty]              load demo data
+  bff check-templates                compare the templates file with WeChat's list (exit 1 if they differ)
 
 Configuration problems end the command with one line naming the variable, exit status 2.
 """
@@ -82,6 +83,29 @@ def cmd_seed(args: argparse.Namespace) -> None:
     print(asyncio.run(run_seed(_settings(), if_empty=args.if_empty)))
 
 
+def cmd_check_templates(args: argparse.Namespace) -> None:
+    from bff.resources import open_resources
+    from bff.templates_file import TemplatesFileError
+    from bff.wechat.errors import WeChatAPIError, WeChatTransportError
+    from bff.wechat.templates_check import describe, run_check
+
+    settings = _settings()
+
+    async def check() -> list[str]:
+        async with open_resources(settings) as resources:
+            return await run_check(settings, resources.http, resources.arq)
+
+    try:
+        differences = asyncio.run(check())
+    except TemplatesFileError as exc:
+        raise CommandError(str(exc)) from None
+    except (WeChatAPIError, WeChatTransportError) as exc:
+        raise CommandError(f"check-templates: cannot read WeChat's template list: {exc}") from None
+    print(describe(settings.templates_file, differences))
+    if differences:
+        sys.exit(1)
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
     from bff.devserver import run_dev
 
@@ -124,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     make = sub.add_parser("makemigrations", help="write a migration for model changes")
     make.add_argument("--name", default=None)
     make.set_defaults(func=cmd_makemigrations)
+
+    sub.add_parser(
+        "check-templates", help="compare the templates file with WeChat's list (exit 1 if they differ)"
+    ).set_defaults(func=cmd_check_templates)
 
     seed = sub.add_parser("seed", help="load demo data")
     seed.add_argument("--if-empty", action="store_true", help="only when the database has no users")

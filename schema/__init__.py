@@ -7,6 +7,7 @@ from strawberry import Schema
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
+from schema.account.mutations import AccountMutations
 from schema.account.queries import AccountQueries
 from schema.errors import PublicError
 from schema.orders.queries import OrderQueries
@@ -15,7 +16,7 @@ from schema.subscriptions.queries import SubscriptionQueries
 
 # Each domain package adds its root classes here (saleor-style composition).
 QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries, OrderQueries)
-MUTATIONS: tuple[type, ...] = (SubscriptionMutations,)
+MUTATIONS: tuple[type, ...] = (AccountMutations, SubscriptionMutations)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

@@ -18,6 +18,7 @@ from bff.logsafe import mask
 from bff.redis import redis_settings, resolve_redis_url
 from bff.resources import new_http_client
 from bff.settings import get_settings
+from bff.wechat.templates_check import start_template_check
 from tasks.notices import plan_notices_for_event
 from tasks.push import handle_push_event
 from tasks.system import heartbeat
@@ -36,10 +37,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["http"] = new_http_client()
     ctx["worker_id"] = worker_identity()
     ctx["started_at"] = datetime.now(UTC)
+    ctx["templates_check"] = start_template_check(settings, ctx["http"], ctx["redis"])
     log.info("worker %s started (appid %s)", ctx["worker_id"], mask(settings.wechat_appid))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "templates_check" in ctx:
+        ctx["templates_check"].cancel()
     if "http" in ctx:
         await ctx["http"].aclose()
     if "orm" in ctx:

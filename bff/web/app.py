@@ -18,6 +18,7 @@ from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
 from bff.web.push import wechat_push
+from bff.wechat.templates_check import start_template_check
 from schema import schema
 
 
@@ -48,6 +49,9 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
                 RegisterTortoise(app, config=tortoise_config(settings.database_url))
             )
             app.state.resources = await stack.enter_async_context(open_resources(settings))
+            # Compare the templates file with WeChat's list in the background (warnings only).
+            opened: Resources = app.state.resources
+            stack.callback(start_template_check(settings, opened.http, opened.arq).cancel)
             yield
 
     return Starlette(routes=routes(settings), lifespan=lifespan, middleware=[Middleware(MetricsMiddleware)])

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from bff.resources import Resources
+from bff.sessions import verify_session_token
 from schema.context import Context
 
 
@@ -19,8 +20,12 @@ class GraphQLView(GraphQL[Context, None]):
         return Context(resources=resources, viewer_id=await self.viewer_id(request, resources))
 
     async def viewer_id(self, request: Request | WebSocket, resources: Resources) -> int | None:
-        """The user of the request's session token (login arrives with the WeChat package)."""
-        return None
+        """The user of the request's `Authorization: Bearer <session token>`; None when the token
+        is missing, malformed, forged or expired (the schema then answers no user data)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return verify_session_token(resources.settings.session_secret, token.strip())
 
 
 def graphql_view(schema: Any, *, production: bool) -> GraphQLView:

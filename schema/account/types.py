@@ -5,6 +5,7 @@ import strawberry
 from bff.models import User
 from bff.models.orders import OrderStatus
 from schema.context import Info
+from schema.errors import UserError
 from schema.orders.queries import viewer_orders
 from schema.orders.types import OrderConnectionType
 
@@ -33,3 +34,13 @@ class ViewerType:
         self, info: Info, first: int, after: str | None = None, status: OrderStatus | None = None
     ) -> OrderConnectionType:
         return await viewer_orders(info, first=first, after=after, status=status)
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    expires_at: str | None = strawberry.field(
+        description="When the token stops working (ISO 8601, with offset)."
+    )
+    viewer: ViewerType | None
+    user_errors: list[UserError]
