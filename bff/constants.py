@@ -46,3 +46,28 @@ PUSH_MAX_BODY_BYTES = 1_000_000
 JOB_PLAN_EVENT = "plan_notices_for_event"
 PLAN_JOB_ID_PREFIX = "plan:"
 SUPPLY_CHAIN_MAX_BODY_BYTES = 8_000_000  # 1000 events of a few KB each
+
+# ---------------------------------------------------------------- supply-chain commands (outbox)
+# One job per command; its arq job id is "command:<command uuid>" (keep_result=0, so the
+# dispatcher can enqueue it again once a run has finished).
+JOB_SEND_COMMAND = "send_command"
+COMMAND_JOB_ID_PREFIX = "command:"
+# Attempts before a retryable failure (408/429/5xx/network) becomes FAILED: ~3 h of backoff.
+COMMAND_MAX_ATTEMPTS = 25
+COMMAND_BACKOFF_BASE_S = 2.0
+COMMAND_BACKOFF_CAP_S = 600.0
+COMMAND_RETRY_AFTER_MAX_S = 3600.0  # a receiver's Retry-After is honoured up to this
+# One run of send_command (arq cancels it after this); the HTTP attempt is bounded well inside.
+COMMAND_SEND_TIMEOUT_S = 20
+COMMAND_HTTP_TIMEOUT_S = 15.0  # the whole POST: connect, send, answer
+# A sender holds a command this long (longer than a run can last); after it a crashed sender's
+# command is claimable again.
+COMMAND_SEND_LEASE_S = 60
+# Cron: (re-)enqueue due PENDING commands (an enqueue after commit may have been lost).
+JOB_DISPATCH_COMMANDS = "dispatch_commands"
+COMMAND_DISPATCH_BATCH = 1000
+# Cron: apply the defaults of delivery slots and exceptions whose deadline passed undecided.
+JOB_APPLY_DEADLINE_DEFAULTS = "apply_deadline_defaults"
+DEADLINE_DEFAULTS_BATCH = 500  # decisions per transaction
+DEADLINE_DEFAULTS_MAX_BATCHES = 40  # per cron run; the next run goes on
+DEADLINE_DEFAULTS_TIME_BUDGET_S = 10.0  # no new batch after this, to stay inside JOB_TIMEOUT_S

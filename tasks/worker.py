@@ -6,9 +6,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
+from arq.worker import Function
 from tortoise import Tortoise
 
 from bff import constants
@@ -19,13 +20,25 @@ from bff.redis import redis_settings, resolve_redis_url
 from bff.resources import new_http_client
 from bff.settings import get_settings
 from bff.wechat.templates_check import start_template_check
+from tasks.commands import dispatch_commands, send_command
+from tasks.deadlines import apply_deadline_defaults
 from tasks.notices import plan_notices_for_event
 from tasks.push import handle_push_event
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat, plan_notices_for_event, handle_push_event]
+FUNCTIONS: list[WorkerCoroutine | Function] = [heartbeat, plan_notices_for_event, handle_push_event]
+# Supply-chain commands: job id "command:<uuid>", no result kept so the dispatcher can re-queue.
+FUNCTIONS.append(
+    func(
+        send_command,
+        name=constants.JOB_SEND_COMMAND,
+        keep_result=0,
+        max_tries=constants.COMMAND_MAX_ATTEMPTS + 5,
+        timeout=constants.COMMAND_SEND_TIMEOUT_S,
+    )
+)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -55,9 +68,11 @@ def _redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions: ClassVar[list[WorkerCoroutine]] = FUNCTIONS
+    functions: ClassVar[list[WorkerCoroutine | Function]] = FUNCTIONS
     cron_jobs: ClassVar[list[Any]] = [
-        cron(heartbeat, name=constants.JOB_HEARTBEAT, second={0, 30}, run_at_startup=True)
+        cron(heartbeat, name=constants.JOB_HEARTBEAT, second={0, 30}, run_at_startup=True),
+        cron(dispatch_commands, name=constants.JOB_DISPATCH_COMMANDS, second=15, run_at_startup=True),
+        cron(apply_deadline_defaults, name=constants.JOB_APPLY_DEADLINE_DEFAULTS, second=45),
     ]
     on_startup = startup
     on_shutdown = shutdown

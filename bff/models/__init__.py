@@ -1,5 +1,6 @@
 """Every tortoise model of the `models` app. Each domain has its own module; list it here."""
 
+from bff.models.commands import CommandStatus, CommandType, OutboxCommand
 from bff.models.consent import (
     ConsentCredit,
     ConsentLedger,
@@ -31,6 +32,8 @@ from bff.models.users import User
 from bff.models.wechat import PushEvent, PushEventStatus
 
 __all__ = [
+    "CommandStatus",
+    "CommandType",
     "ConsentCredit",
     "ConsentLedger",
     "CreditSource",
@@ -48,6 +51,7 @@ __all__ = [
     "OrderNodeExpectation",
     "OrderReceipt",
     "OrderStatus",
+    "OutboxCommand",
     "PendingEvent",
     "Preferences",
     "PushEvent",

@@ -242,7 +242,12 @@ class OrderExceptionLink(Model):
         table = "order_exception_links"
         unique_together = (("order_id", "exception_id"),)
         # keyset walk of an exception's orders (planning, defaults): exception_id, id
-        indexes = (("exception_id", "id"),)
+        indexes = (
+            ("exception_id", "id"),
+            # deadline defaults (bff/orders/deadlines.py): the undecided links of expired
+            # exceptions, without rescanning every decided link each minute
+            ("exception_id", "chosen_option", "id"),
+        )
 
 
 class OrderReceipt(Model):
