@@ -12,13 +12,14 @@ from tortoise import Tortoise
 
 from bff.db import tortoise_config
 from bff.models import User
+from bff.orders.demo import seed_orders
 from bff.settings import Settings
 
 DEMO_OPENID = "oDEMO_user_0000000000000001"
 DEMO_NICKNAME = "小履"
 
 SeedStep = Callable[[User], Awaitable[str]]
-SEED_STEPS: list[SeedStep] = []
+SEED_STEPS: list[SeedStep] = [seed_orders]
 
 
 async def seed_demo_user() -> User:
