@@ -29,6 +29,7 @@ HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 WEEKLY_LIMIT_MIN = 0
 WEEKLY_LIMIT_MAX = 50
 DEFAULT_WEEKLY_LIMIT = 5
+MAX_TOPIC_SWITCHES = 2 * len(Topic)  # every topic, even twice; more is not a real request
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ def _parse_hhmm(value: str) -> time:
 def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
     """Every problem of ``update`` (empty when it may be applied)."""
     problems: list[FieldProblem] = []
+    if update.topics is not None and len(update.topics) > MAX_TOPIC_SWITCHES:
+        return [FieldProblem("TOO_MANY_TOPICS", "topics", f"at most {MAX_TOPIC_SWITCHES} switches at once")]
     if update.topics is not None:
         seen: dict[Topic, bool] = {}
         for index, switch in enumerate(update.topics):

@@ -28,6 +28,9 @@ from bff.consent.matching import record_accept, report_key
 from bff.consent.preferences import FieldProblem, set_main_switch
 from bff.models.consent import CreditSource, SubscribeRequestLog, WeChatStatus
 
+# A popup shows at most 5 templates; anything much longer is not a report of one.
+MAX_ITEMS = 10
+
 
 class ReportStatus(StrEnum):
     ACCEPT = "ACCEPT"
@@ -70,6 +73,9 @@ async def report_subscribe_result(
 ) -> list[FieldProblem]:
     """Apply the report; returns its problems (and then nothing was changed)."""
     at = now or datetime.now(UTC)
+    if len(report.results) > MAX_ITEMS or len(report.always_keep) > MAX_ITEMS:
+        field = "results" if len(report.results) > MAX_ITEMS else "alwaysKeep"
+        return [FieldProblem("TOO_MANY_ITEMS", field, f"a popup answers at most {MAX_ITEMS} templates")]
     log = await SubscribeRequestLog.get_or_none(request_id=report.request_id, user_id=user_id)
     if log is None:
         return [

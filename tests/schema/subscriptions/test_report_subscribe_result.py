@@ -226,3 +226,16 @@ async def test_anonymous_callers_get_unauthenticated(run: Run) -> None:
     # then
     assert payload["center"] is None
     assert [e["code"] for e in payload["userErrors"]] == ["UNAUTHENTICATED"]
+
+
+async def test_an_oversized_report_is_refused_without_being_read(run: Run, user: User) -> None:
+    # given
+    asked = await request(run, user)
+
+    # when a report carries far more items than a popup can show
+    results = [{"templateId": DELIVERY, "status": "ACCEPT"}] * 1000
+    payload = await report(run, user, requestId=asked["requestId"], results=results)
+
+    # then one error, nothing counted
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("TOO_MANY_ITEMS", "results")]
+    assert await units(run, user, "NODE_DELIVERED") == (0, "NOT_ASKED")

@@ -147,3 +147,13 @@ async def test_one_users_preferences_do_not_touch_anothers(run: Run, user: User,
     center = (await run(CENTER, viewer=other_user))["subscriptionCenter"]
     assert center["weeklyLimit"] == 5
     assert by_key(center["topics"])["WIN_BACK"]["enabled"] is True
+
+
+async def test_an_oversized_list_of_switches_is_refused(run: Run, user: User) -> None:
+    # when
+    payload = await update(run, user, topics=[{"key": "WIN_BACK", "enabled": False}] * 500)
+
+    # then
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("TOO_MANY_TOPICS", "topics")]
+    center = (await run(CENTER, viewer=user))["subscriptionCenter"]
+    assert by_key(center["topics"])["WIN_BACK"]["enabled"] is True
