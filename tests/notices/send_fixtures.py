@@ -127,9 +127,15 @@ class FakeClient:
 
 
 def make_sender(
-    settings: Settings, redis: Redis, client: FakeClient, *, policy: SendPolicy = FAST_POLICY, **kwargs: Any
+    settings: Settings,
+    redis: Redis,
+    client: FakeClient,
+    *,
+    policy: SendPolicy = FAST_POLICY,
+    cls: type[NoticeSender] = NoticeSender,
+    **kwargs: Any,
 ) -> NoticeSender:
-    return NoticeSender(
+    return cls(
         redis=redis,
         client=client,
         templates=templates_file(settings.templates_file),
