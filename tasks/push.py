@@ -1,8 +1,9 @@
 """Jobs for WeChat's message push: handle one stored push event.
 
 The receiver stores the event and queues ``handle_push_event`` with job id ``push:<row id>``
-(so a retried push never queues a second run). The job resolves the user by openid and hands
-the typed event to ``bff.consent.push_handlers.handle(event, user)``; until that module exists
+(so a retried push never queues a second run). The job resolves the user by openid (creating it
+for subscription events; other events need an existing user) and hands the typed event to
+``bff.consent.push_handlers.handle(event, user)``; without a user, or until that module exists,
 the event is only marked handled.
 """
 
@@ -44,6 +45,16 @@ def _handler() -> Handler:
     return handle
 
 
+async def _user_of(event: events.PushEvent) -> User | None:
+    """Subscription events come from users of the mini program: create the user on first sight.
+    Other pushes (shipping, ...) may come from WeChat's own accounts: only an existing user."""
+    if not event.openid:
+        return None
+    if isinstance(event, events.OtherEvent):
+        return await User.get_or_none(openid=event.openid)
+    return await user_for_openid(event.openid)
+
+
 async def handle_push_event(ctx: dict[str, Any], push_event_id: int) -> str:
     """Dispatch one stored push event; returns what happened (for arq's job result)."""
     row = await PushEvent.get_or_none(id=push_event_id)
@@ -53,7 +64,7 @@ async def handle_push_event(ctx: dict[str, Any], push_event_id: int) -> str:
         return f"already {row.status.value.lower()}"
     event = event_from_row(row)
     try:
-        user = await user_for_openid(row.openid) if row.openid else None
+        user = await _user_of(event)
         if user is not None:
             await _handler()(event, user)
     except Exception as exc:

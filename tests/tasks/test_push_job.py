@@ -139,3 +139,44 @@ async def test_the_job_id_dedupes_enqueues(db: TortoiseContext, arq_pool: ArqRed
     assert [(job.function, job.args, job.job_id) for job in jobs] == [
         (constants.JOB_HANDLE_PUSH_EVENT, (row.id,), f"push:{row.id}")
     ]
+
+
+async def test_other_events_create_no_user(db: TortoiseContext, recorder: Recorder) -> None:
+    # given a shipping event from an openid that is not a user of ours
+    row = await PushEvent.create(
+        dedupe_key="key-other",
+        event="trade_manage_remind_shipping",
+        openid="oSYSTEM_account_000000000001",
+        create_time=1767225600,
+        details={"fields": {"transaction_id": "4200000001"}},
+        body="<xml/>",
+        body_format="xml",
+    )
+
+    # when
+    outcome = await handle_push_event({"job_try": 1}, row.id)
+
+    # then it is handled without creating a user or calling the consent handler
+    assert outcome == "handled"
+    assert await User.filter(openid="oSYSTEM_account_000000000001").count() == 0
+    assert recorder.calls == []
+
+
+async def test_other_events_of_a_known_user_reach_the_handler(
+    db: TortoiseContext, recorder: Recorder
+) -> None:
+    user = await User.create(openid=OPENID)
+    row = await PushEvent.create(
+        dedupe_key="key-other-known",
+        event="trade_manage_order_settlement",
+        openid=OPENID,
+        create_time=1767225600,
+        details={"fields": {"transaction_id": "4200000002"}},
+        body="<xml/>",
+        body_format="xml",
+    )
+    await handle_push_event({"job_try": 1}, row.id)
+    [(event, handled_user)] = recorder.calls
+    assert isinstance(event, events.OtherEvent)
+    assert event.fields == {"transaction_id": "4200000002"}
+    assert handled_user.id == user.id

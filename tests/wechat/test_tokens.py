@@ -73,7 +73,9 @@ async def test_the_cache_ends_before_wechats_expiry(arq_pool: ArqRedis) -> None:
         assert 7200 - 330 - 5 <= ttl <= 7200 - 330
 
 
-@pytest.mark.parametrize(("expires_in", "ttl"), [(7200, 6870), (1000, 670), (600, 300), (300, 150), (1, 1), (0, 1)])
+@pytest.mark.parametrize(
+    ("expires_in", "ttl"), [(7200, 6870), (1000, 670), (600, 300), (300, 150), (1, 1), (0, 1)]
+)
 def test_cache_ttl_leaves_a_margin(expires_in: int, ttl: int) -> None:
     assert cache_ttl_s(expires_in) == ttl
 

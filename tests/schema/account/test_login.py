@@ -46,9 +46,10 @@ async def _bff(
     settings: Settings, arq: ArqRedis, http: httpx.AsyncClient
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, resources=Resources(settings=settings, arq=arq, http=http))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
         yield client
 
 
