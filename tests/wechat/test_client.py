@@ -2,9 +2,9 @@
 
 Rows the sandbox can produce are tested through it (its fault injection, configuration and
 control paths). The codes it cannot produce — because the client never sends such a request
-(44002 empty body, 47001 malformed body, 41001 missing token) or because they depend on WeChat's
-account administration (48001, 40164, 40243, 895xx, 200011-200022) — are answered by a stub
-``httpx.MockTransport``; so are connection failures.
+(44002 empty body, 47001 malformed body, 41001 missing token, 40002 wrong grant_type) or
+because they depend on WeChat's account administration (48001, 40164, 40243, 895xx,
+200011-200022) — are answered by a stub ``httpx.MockTransport``; so are connection failures.
 """
 
 from __future__ import annotations
@@ -398,6 +398,18 @@ async def test_bad_shipping_payloads_are_data_bugs(
         assert (caught.value.errcode, caught.value.action) == (errcode, Action.DATA_BUG)
 
 
+async def test_shipping_after_receipt_was_confirmed_is_a_data_bug(arq_pool: ArqRedis) -> None:
+    async with running_sandbox() as sb:
+        # given a payment whose buyer already confirmed receipt
+        transaction_id = "4200000000202601010000000003"
+        await sb.register_payment(transaction_id=transaction_id, openid=OPENID)
+        await sb.http.post("/sandbox/orders/state", json={"transaction_id": transaction_id, "order_state": 3})
+        # when / then
+        with pytest.raises(WeChatAPIError) as caught:
+            await sb.client(arq_pool).upload_shipping_info(shipping_payload(transaction_id))
+        assert (caught.value.errcode, caught.value.action) == (10060004, Action.DATA_BUG)
+
+
 async def test_shipping_upload_succeeds(arq_pool: ArqRedis) -> None:
     async with running_sandbox() as sb:
         await sb.client(arq_pool).upload_shipping_info(shipping_payload("4200000000202601010000000002"))
@@ -428,11 +440,15 @@ async def test_wrong_credentials_are_a_credentials_problem(
         (44002, Action.DATA_BUG),
         (47001, Action.DATA_BUG),
         (48001, Action.TEMPLATE_BUG),
-        (200014, Action.TEMPLATE_BUG),
+        *((code, Action.TEMPLATE_BUG) for code in range(200011, 200023)),
         (41001, Action.CREDENTIALS),
+        (40002, Action.CREDENTIALS),
         (40164, Action.CREDENTIALS),
         (40243, Action.CREDENTIALS),
+        (89501, Action.CREDENTIALS),
         (89503, Action.CREDENTIALS),
+        (89506, Action.CREDENTIALS),
+        (89507, Action.CREDENTIALS),
         (99999, Action.UNKNOWN),
     ],
 )
