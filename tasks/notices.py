@@ -5,10 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 
-async def plan_notices_for_event(ctx: dict[str, Any], event_row_id: int, order_id: int | None = None) -> None:
-    """Plan the notices one stored supply-chain event causes (`SupplyChainEvent.id`).
+async def plan_notices_for_event(
+    ctx: dict[str, Any], event_row_id: int, order_id: int | None = None, after_link: int = 0
+) -> str:
+    """Plan the notices one stored supply-chain event causes (`SupplyChainEvent.id`) and let the
+    policy decide them (bff/notices/planner.py); sends are enqueued as `send:<notice id>`.
 
     `order_id` is given when an exception reached one more order after the fact (its order was
-    placed later); then only that order is planned. Placeholder until the notice engine exists.
+    placed later); then only that order is planned. A scoped exception too large for one run
+    continues in a follow-up job from `after_link` (job id `plan:<row id>:after:<link id>`).
     """
-    return None
+    from bff.constants import JOB_PLAN_EVENT, PLAN_JOB_ID_PREFIX
+    from bff.notices.planner import NoticeContext, plan_event
+
+    notice_ctx = NoticeContext.from_settings(ctx["settings"], ctx["redis"])
+    report = await plan_event(event_row_id, notice_ctx, order_id=order_id, after_link=after_link)
+    if report.resume_after is not None:
+        await ctx["redis"].enqueue_job(
+            JOB_PLAN_EVENT,
+            event_row_id,
+            order_id=order_id,
+            after_link=report.resume_after,
+            _job_id=f"{PLAN_JOB_ID_PREFIX}{event_row_id}:after:{report.resume_after}",
+        )
+    return f"created {report.created}, decided {dict(report.decided)}, resume after {report.resume_after}"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from bff.notices import policy, simulation
+from bff.notices import policy
 from bff.notices.policy import Decision, NoticeFacts, UserFacts
 from bff.notices.reasons import Reason
 from bff.notices.simulation import SimConfig, all_order_topics_on_one_template, simulate, template_map
@@ -86,4 +86,3 @@ def test_the_simulation_drives_the_real_policy(monkeypatch: pytest.MonkeyPatch) 
     # then the rule and FCFS delivered nothing, and both modes went through decide
     assert (result.rule.total, result.fcfs.total) == (0, 0)
     assert set(calls) == {True, False}
-    assert simulation.policy is policy

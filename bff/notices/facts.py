@@ -1,0 +1,188 @@
+"""Load what the policy needs, for a whole chunk of notices at once.
+
+``load_user_facts(user_ids, ...)`` answers for any number of users with a fixed number of
+queries (preferences and topic switches, consent ledger, orders, their nodes, the users' unsent
+notices, weekly counts): never one query per notice or per user. Callers pass chunks of a few
+hundred notices (the planner uses ``DEFAULT_CHUNK``) so the ``IN`` lists stay small.
+
+The models read here belong to other parts of the service (consent: bff.consent; orders:
+bff.supply_chain.ingest). This module only reads them, through the narrow view the policy needs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from bff.consent.preferences import preferences_of
+from bff.models.consent import ConsentLedger
+from bff.models.notices import Notice, NoticeStatus
+from bff.models.orders import OPEN_STATUSES, Order, OrderNodeEvent, OrderStatus
+from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
+from bff.templates_file import TemplatesFile
+from bff.topics import NODE_ORDER, TOPICS, Topic
+
+DEFAULT_CHUNK = 500
+WEEK = timedelta(days=7)
+# Not sent yet, and may still be: planned, deferred, or queued for a send job.
+UNSENT_STATUSES = (NoticeStatus.PLANNED, NoticeStatus.SCHEDULED, NoticeStatus.QUEUED)
+WEEKLY_LIMITED_TOPICS: tuple[str, ...] = tuple(str(t) for t, info in TOPICS.items() if info.weekly_limited)
+_PRODUCTION_NODES = frozenset(NODE_ORDER[:3])
+_DELIVERED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+
+
+def template_topics(templates: TemplatesFile, template_id: str, topic: Topic) -> frozenset[Topic]:
+    """The topics sharing the template's units (just ``topic`` if the template left the file)."""
+    template = templates.by_id(template_id)
+    return frozenset(template.topics) | {topic} if template is not None else frozenset({topic})
+
+
+def notice_facts(notice: Notice, templates: TemplatesFile) -> NoticeFacts:
+    topic = Topic(notice.topic)
+    return NoticeFacts(
+        key=notice.dedupe_key,
+        topic=topic,
+        template_id=notice.template_id,
+        template_topics=template_topics(templates, notice.template_id, topic),
+        occurred_at=notice.occurred_at,
+        expires_at=notice.expires_at,
+        order_no=notice.order_no,
+        node_rank=notice.node_rank,
+        priority=notice.priority,
+    )
+
+
+async def load_user_facts(
+    user_ids: Iterable[int],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    order_nos: Collection[str] = (),
+) -> dict[int, UserFacts]:
+    """The facts of every user in ``user_ids``, in seven queries whatever their number.
+
+    ``order_nos``: orders the notices being decided are about; loaded even when they are no longer
+    open (a notice of a delivered or cancelled order must still learn that).
+    """
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    preferences = await preferences_of(ids)
+
+    units: dict[int, dict[str, int]] = defaultdict(dict)
+    banned: dict[int, set[str]] = defaultdict(set)
+    for user_id, template_id, granted, spent, is_banned in await ConsentLedger.filter(
+        user_id__in=ids
+    ).values_list("user_id", "template_id", "granted", "spent", "banned"):
+        units[user_id][template_id] = max(0, int(granted) - int(spent))
+        if is_banned:
+            banned[user_id].add(template_id)
+
+    orders = await _orders(ids, order_nos)
+    unsent = await _unsent(ids)
+    weekly = await _weekly_sent(ids, now)
+
+    facts: dict[int, UserFacts] = {}
+    for user_id in ids:
+        prefs = preferences[user_id]
+        quiet = (
+            QuietHours(prefs.quiet_hours.start_time, prefs.quiet_hours.end_time, zone)
+            if prefs.quiet_hours is not None
+            else None
+        )
+        facts[user_id] = UserFacts(
+            user_id=user_id,
+            main_switch=prefs.main_switch,
+            topics_off=frozenset(topic for topic, on in prefs.switched.items() if not on),
+            quiet_hours=quiet,
+            weekly_limit=prefs.weekly_limit,
+            weekly_sent=weekly.get(user_id, 0),
+            units=units.get(user_id, {}),
+            banned_templates=frozenset(banned.get(user_id, ())),
+            orders=orders.get(user_id, {}),
+            unsent=tuple(unsent.get(user_id, ())),
+        )
+    return facts
+
+
+async def _orders(user_ids: list[int], order_nos: Collection[str]) -> dict[int, dict[str, OrderFacts]]:
+    """Open orders of the users, plus the named orders whatever their status (two queries)."""
+    query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
+    if order_nos:
+        query |= Q(order_no__in=sorted(set(order_nos)))
+    rows = await Order.filter(query).values_list("id", "order_no", "user_id", "status", "presale")
+    nodes: dict[int, set[str]] = defaultdict(set)
+    if rows:
+        for order_id, node in await OrderNodeEvent.filter(order_id__in=[r[0] for r in rows]).values_list(
+            "order_id", "node"
+        ):
+            nodes[int(order_id)].add(str(node))
+    by_user: dict[int, dict[str, OrderFacts]] = defaultdict(dict)
+    for order_id, order_no, user_id, status, presale in rows:
+        seen = nodes.get(int(order_id), set())
+        status = OrderStatus(status)
+        by_user[int(user_id)][str(order_no)] = OrderFacts(
+            order_no=str(order_no),
+            open=status in OPEN_STATUSES,
+            cancelled=status is OrderStatus.CANCELLED,
+            paid=status is not OrderStatus.PENDING_PAYMENT,
+            # Stock orders skip the production nodes; until one is seen a non-presale order is
+            # taken for stock (production nodes rank lowest, so this never hides a unit's better use).
+            made_to_order=bool(presale) or bool(seen & _PRODUCTION_NODES),
+            delivered=status in _DELIVERED_STATUSES,
+            nodes_seen=frozenset(NODE_ORDER.index(n) for n in seen if n in NODE_ORDER),
+        )
+    return by_user
+
+
+async def _unsent(user_ids: list[int]) -> dict[int, list[Unsent]]:
+    rows = await Notice.filter(user_id__in=user_ids, status__in=list(UNSENT_STATUSES)).values_list(
+        "user_id",
+        "dedupe_key",
+        "topic",
+        "template_id",
+        "priority",
+        "status",
+        "unit_reserved",
+        "expires_at",
+        "order_no",
+    )
+    unsent: dict[int, list[Unsent]] = defaultdict(list)
+    for user_id, key, topic, template_id, priority, status, reserved, expires_at, order_no in rows:
+        try:
+            topic_key = Topic(topic)
+        except ValueError:
+            continue  # a topic removed from the code since
+        unsent[int(user_id)].append(
+            Unsent(
+                key=str(key),
+                topic=topic_key,
+                template_id=str(template_id),
+                priority=int(priority),
+                # A queued notice will take a unit; one already holding its unit took it (spent).
+                queued=NoticeStatus(status) is NoticeStatus.QUEUED and not reserved,
+                expires_at=expires_at,
+                order_no=order_no,
+            )
+        )
+    return unsent
+
+
+async def _weekly_sent(user_ids: list[int], now: datetime) -> dict[int, int]:
+    """Weekly-limited notices sent in the last 7 days or on their way, per user (one query)."""
+    rows = (
+        await Notice.filter(user_id__in=user_ids, topic__in=list(WEEKLY_LIMITED_TOPICS))
+        .filter(
+            Q(status=NoticeStatus.SENT, sent_at__gte=now - WEEK)
+            | Q(status__in=[NoticeStatus.QUEUED, NoticeStatus.SENDING])
+        )
+        .annotate(n=Count("id"))
+        .group_by("user_id")
+        .values_list("user_id", "n")
+    )
+    return {int(user_id): int(n) for user_id, n in rows}
