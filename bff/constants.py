@@ -12,7 +12,10 @@ JOB_HEARTBEAT = "heartbeat"
 
 # ---------------------------------------------------------------- worker timing
 WORKER_HEALTH_CHECK_INTERVAL_S = 30
-JOB_TIMEOUT_S = 60
+# Every job is short: arq re-runs a crashed worker's jobs only after (the largest timeout of any
+# function in the worker) + 10 s, so this bounds crash recovery (docs/architecture.md, "Notices:
+# sending, retries and crash recovery"). A job that needs longer must split its work.
+JOB_TIMEOUT_S = 20
 HEARTBEAT_KEY = "lvyue:worker:heartbeat"  # + ":<worker id>", a hash with the last beat
 
 # ---------------------------------------------------------------- backoff
@@ -71,3 +74,38 @@ JOB_APPLY_DEADLINE_DEFAULTS = "apply_deadline_defaults"
 DEADLINE_DEFAULTS_BATCH = 500  # decisions per transaction
 DEADLINE_DEFAULTS_MAX_BATCHES = 40  # per cron run; the next run goes on
 DEADLINE_DEFAULTS_TIME_BUDGET_S = 10.0  # no new batch after this, to stay inside JOB_TIMEOUT_S
+
+# ---------------------------------------------------------------- notices: sending (bff/notices/sender.py)
+# One job per notice; its arq job id is "send:<notice id>" (keep_result=0, so the sweeper can
+# enqueue it again once a run has finished). See docs/architecture.md, "Notices: sending, ...".
+JOB_SEND_NOTICE = "send_notice"
+SEND_JOB_ID_PREFIX = "send:"
+# A send job never runs longer than this (arq cancels it): token fetch + one send + one retried
+# send after a token refresh, each bounded by the HTTP timeouts, fit well inside.
+SEND_JOB_TIMEOUT_S = 20
+# arq tries of one send job (waits for the openid lock count too); past it the job fails without
+# running and the sweeper re-enqueues the still-QUEUED notice.
+SEND_JOB_MAX_TRIES = 200
+# WeChat calls of one notice before a retryable failure becomes FAILED (RETRIES_EXHAUSTED).
+SEND_MAX_ATTEMPTS = 6
+SEND_BACKOFF_BASE_S = 2.0
+SEND_BACKOFF_CAP_S = 300.0
+# Per-openid lock around a send (43108); lives no longer than a send job can run.
+OPENID_LOCK_KEY = "lvyue:openid-lock"  # + ":<openid>"
+OPENID_LOCK_TTL_S = SEND_JOB_TIMEOUT_S
+OPENID_LOCK_RETRY_MIN_S = 0.2
+OPENID_LOCK_RETRY_MAX_S = 1.0
+# 45009 (daily API quota): try again the next day at this time in BUSINESS_TZ.
+SEND_DEFER_TOMORROW_AT = "00:10"
+# A send that timed out after it was written ("outcome unknown") and got no
+# subscribe_msg_sent_event within this long is settled as SENT (ASSUMED_SENT): the unit stays spent.
+NOTICE_OUTCOME_TIMEOUT_S = 600
+# Sweeper cron: settles notices a dead worker left behind, re-enqueues lost and due sends.
+JOB_SWEEP_NOTICES = "sweep_notices"
+SWEEP_SECONDS = frozenset({0, 15, 30, 45})
+SWEEP_JOB_TIMEOUT_S = SEND_JOB_TIMEOUT_S
+# SENDING with no answer this long after the claim (or the call) belongs to a dead worker.
+SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 15
+# QUEUED or due SCHEDULED this long without progress: its job may be lost; enqueue it again.
+SWEEP_QUEUED_AFTER_S = 60
+SWEEP_BATCH = 500

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from arq import Retry
+
+from bff import constants
+from bff.notices.sender import sender_for
+from bff.notices.sweeper import sweep
 
 
 async def plan_notices_for_event(
@@ -29,3 +36,29 @@ async def plan_notices_for_event(
             _job_id=f"{PLAN_JOB_ID_PREFIX}{event_row_id}:after:{report.resume_after}",
         )
     return f"created {report.created}, decided {dict(report.decided)}, resume after {report.resume_after}"
+
+
+# ---------------------------------------------------------------- sending (bff/notices/sender.py)
+
+
+async def send_notice(ctx: dict[str, Any], notice_id: int) -> str:
+    """Send one notice (job id ``send:<notice id>``); raises arq Retry when it must run again.
+
+    ``ctx["notice_send_policy"]`` (a SendPolicy) may override retry timing, e.g. in tests.
+    """
+    sender = sender_for(ctx["settings"], ctx["http"], ctx["redis"], policy=ctx.get("notice_send_policy"))
+    outcome = await sender.send(notice_id)
+    if outcome.retry_in is not None:
+        raise Retry(defer=max(0.0, outcome.retry_in))
+    return outcome.describe()
+
+
+async def sweep_notices(ctx: dict[str, Any]) -> str:
+    """Cron: settle notices a dead worker left in SENDING, re-enqueue lost and due sends.
+
+    ``ctx["notice_outcome_timeout"]`` (a timedelta) may shorten the outcome-unknown wait in tests.
+    """
+    outcome_timeout = ctx.get("notice_outcome_timeout") or timedelta(
+        seconds=constants.NOTICE_OUTCOME_TIMEOUT_S
+    )
+    return str(await sweep(ctx["redis"], outcome_timeout=outcome_timeout))

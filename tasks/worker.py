@@ -22,7 +22,7 @@ from bff.settings import get_settings
 from bff.wechat.templates_check import start_template_check
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
-from tasks.notices import plan_notices_for_event
+from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
 from tasks.push import handle_push_event
 from tasks.system import heartbeat
 
@@ -37,6 +37,17 @@ FUNCTIONS.append(
         keep_result=0,
         max_tries=constants.COMMAND_MAX_ATTEMPTS + 5,
         timeout=constants.COMMAND_SEND_TIMEOUT_S,
+    )
+)
+
+# Notice sends: job id "send:<notice id>", no result kept so the sweeper can re-queue.
+FUNCTIONS.append(
+    func(
+        send_notice,
+        name=constants.JOB_SEND_NOTICE,
+        keep_result=0,
+        max_tries=constants.SEND_JOB_MAX_TRIES,
+        timeout=constants.SEND_JOB_TIMEOUT_S,
     )
 )
 
@@ -73,6 +84,13 @@ class WorkerSettings:
         cron(heartbeat, name=constants.JOB_HEARTBEAT, second={0, 30}, run_at_startup=True),
         cron(dispatch_commands, name=constants.JOB_DISPATCH_COMMANDS, second=15, run_at_startup=True),
         cron(apply_deadline_defaults, name=constants.JOB_APPLY_DEADLINE_DEFAULTS, second=45),
+        cron(
+            sweep_notices,
+            name=constants.JOB_SWEEP_NOTICES,
+            second=set(constants.SWEEP_SECONDS),
+            run_at_startup=True,
+            timeout=constants.SWEEP_JOB_TIMEOUT_S,
+        ),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -17,6 +17,7 @@ from bff.models.orders import DecidedBy, DeliverySlotOffer, Order, OrderExceptio
 from bff.orders import queries
 from bff.topics import NODE_ORDER, NODE_TITLES
 from schema.context import Info
+from schema.notices import loaders as notice_loaders
 from schema.orders import loaders
 
 # The domain enums become GraphQL enums in place (strawberry.enum returns the same class).
@@ -321,7 +322,16 @@ class OrderType:
     # Notices sent or planned about this order
     @strawberry.field
     async def notices(self, info: Info) -> list[OrderNoticeType]:
-        return []  # the notice engine fills this
+        rows = await notice_loaders.by_order(info).load((self.row.user_id, self.row.order_no))  # type: ignore[attr-defined]
+        return [
+            OrderNoticeType(
+                topic=n.topic,
+                template_title=notice_loaders.template_title(info, n.template_id),
+                status=n.status.value,
+                sent_at=iso(info, n.sent_at) if n.sent_at else None,
+            )
+            for n in rows
+        ]
 
     @strawberry.field
     async def receipt(self, info: Info) -> ReceiptType | None:

@@ -1,0 +1,1 @@
+"""GraphQL of the notice engine: recording opens, and the loader behind an order's notices."""
