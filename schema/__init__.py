@@ -10,6 +10,7 @@ from strawberry.tools import merge_types
 from schema.account.mutations import AccountMutations
 from schema.account.queries import AccountQueries
 from schema.errors import PublicError
+from schema.notices.mutations import NoticeMutations
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.subscriptions.mutations import SubscriptionMutations
@@ -17,7 +18,7 @@ from schema.subscriptions.queries import SubscriptionQueries
 
 # Each domain package adds its root classes here (saleor-style composition).
 QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries, OrderQueries)
-MUTATIONS: tuple[type, ...] = (AccountMutations, SubscriptionMutations, OrderMutations)
+MUTATIONS: tuple[type, ...] = (AccountMutations, SubscriptionMutations, OrderMutations, NoticeMutations)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
