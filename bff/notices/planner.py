@@ -32,6 +32,7 @@ sender's sweeper (QUEUED rows without a job, due SCHEDULED rows).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import time as monotonic_time
 from collections import Counter, defaultdict
@@ -69,6 +70,7 @@ PLAN_BUDGET_S = 40.0
 # Notices inserted and decided together (their users' facts are loaded in one go).
 PLAN_CHUNK = DEFAULT_CHUNK
 MISSING_CARRIER = "暂无"
+DEDUPE_KEY_MAX = 255  # Notice.dedupe_key
 MISSING_TRACKING_NO = "-"
 
 
@@ -125,6 +127,15 @@ class NoticeDraft:
 
 
 # ---------------------------------------------------------------------------------- formatting
+
+
+def bounded_key(key: str) -> str:
+    """The key itself, or (when longer than the column) its start and a digest of all of it:
+    a presale stage or a lifecycle key may carry long free text."""
+    if len(key) <= DEDUPE_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: DEDUPE_KEY_MAX - len(digest) - 1]}#{digest}"
 
 
 def format_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -334,7 +345,7 @@ async def _insert(
                 order_no=draft.order_no,
                 topic=str(draft.topic),
                 template_id=template.template_id,
-                dedupe_key=draft.dedupe_key,
+                dedupe_key=bounded_key(draft.dedupe_key),
                 priority=topic_info(draft.topic).priority,
                 status=NoticeStatus.PLANNED,
                 values=dict(draft.values),

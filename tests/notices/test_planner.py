@@ -537,3 +537,23 @@ async def test_user_facts_cost_the_same_queries_for_5_or_50_users(db: TortoiseCo
     assert len(five) == 5 and len(fifty) == 50
     assert fifty[ids[0]].units == {EXCEPTION: 1}
     assert list(fifty[ids[0]].orders) == ["SO00000"]
+
+
+async def test_a_long_presale_stage_still_gives_one_notice_per_stage(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
+    # given a presale order and a stage name as long as the contract allows (200 characters)
+    ctx = context(arq_pool)
+    user = await paid_order(ctx, "SO1", openid(1), presale=True)
+    await ledger.credit(user.id, PAYMENT, 3)
+    stage = "尾" * 200
+
+    # when the same stage is reported twice and another long stage once
+    await feed(ctx, b.presale_progress("SO1", DAY, stage, 40, None))
+    await feed(ctx, b.presale_progress("SO1", DAY + timedelta(hours=1), stage, 60, None))
+    await feed(ctx, b.presale_progress("SO1", DAY + timedelta(hours=2), stage[:-1] + "款", 80, None))
+
+    # then one notice per stage, keys within the column
+    keys = [n.dedupe_key for n in await Notice.filter(topic=Topic.PRESALE_PROGRESS)]
+    assert len(keys) == 2
+    assert all(len(key) <= 255 for key in keys)
