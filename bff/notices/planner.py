@@ -69,8 +69,9 @@ RECEIPT_TTL = timedelta(days=7)
 PLAN_BUDGET_S = 40.0
 # Notices inserted and decided together (their users' facts are loaded in one go).
 PLAN_CHUNK = DEFAULT_CHUNK
-MISSING_CARRIER = "暂无"
 DEDUPE_KEY_MAX = 255  # Notice.dedupe_key
+# Values for keywords a node event may leave empty (WeChat rejects empty values).
+MISSING_CARRIER = "暂无"
 MISSING_TRACKING_NO = "-"
 
 
