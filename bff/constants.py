@@ -104,8 +104,10 @@ NOTICE_OUTCOME_TIMEOUT_S = 600
 JOB_SWEEP_NOTICES = "sweep_notices"
 SWEEP_SECONDS = frozenset({0, 15, 30, 45})
 SWEEP_JOB_TIMEOUT_S = SEND_JOB_TIMEOUT_S
-# SENDING with no answer this long after the claim (or the call) belongs to a dead worker.
-SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 15
+# SENDING with no answer this long after the claim (or the call) belongs to a dead worker: arq has
+# cancelled every send by SEND_JOB_TIMEOUT_S. Shorter than arq's own re-run of a crashed job
+# (largest timeout + 10 s), so a re-run usually finds the notice QUEUED again and sends it.
+SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 5
 # QUEUED or due SCHEDULED this long without progress: its job may be lost; enqueue it again.
 SWEEP_QUEUED_AFTER_S = 60
 SWEEP_BATCH = 500

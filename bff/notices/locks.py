@@ -10,12 +10,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
 
 from redis.asyncio import Redis
 
 from bff.constants import OPENID_LOCK_KEY
 
-__all__ = ["acquire_openid_lock", "openid_lock", "openid_lock_key", "release_openid_lock"]
+__all__ = [
+    "OpenidLock",
+    "RedisOpenidLock",
+    "acquire_openid_lock",
+    "openid_lock",
+    "openid_lock_key",
+    "release_openid_lock",
+]
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -53,3 +62,24 @@ async def openid_lock(redis: Redis, openid: str, ttl_s: float) -> AsyncIterator[
     finally:
         if token is not None:
             await release_openid_lock(redis, openid, token)
+
+
+class OpenidLock(Protocol):
+    """What the sender needs of a per-openid lock."""
+
+    async def acquire(self, openid: str, ttl_s: float) -> str | None: ...
+
+    async def release(self, openid: str, token: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RedisOpenidLock:
+    """The lock of this module on one Redis: shared by every worker process."""
+
+    redis: Redis
+
+    async def acquire(self, openid: str, ttl_s: float) -> str | None:
+        return await acquire_openid_lock(self.redis, openid, ttl_s)
+
+    async def release(self, openid: str, token: str) -> bool:
+        return await release_openid_lock(self.redis, openid, token)

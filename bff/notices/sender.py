@@ -61,7 +61,7 @@ from bff.logsafe import mask
 from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
-from bff.notices.locks import acquire_openid_lock, release_openid_lock
+from bff.notices.locks import OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
 from bff.settings import Settings
 from bff.templates_file import TemplatesFile, load_templates_file, render_data, render_page
@@ -300,6 +300,7 @@ class NoticeSender:
         ledger: UnitLedger = consent_ledger,
         policy: SendPolicy | None = None,
         reconsider: Reconsider | None = None,
+        lock: OpenidLock | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.redis = redis
@@ -311,6 +312,7 @@ class NoticeSender:
         self.ledger = ledger
         self.policy = policy or SendPolicy()
         self.reconsider = reconsider or default_reconsider()
+        self.lock = lock or RedisOpenidLock(redis)
         self.clock = clock
 
     async def send(self, notice_id: int) -> SendOutcome:
@@ -327,14 +329,14 @@ class NoticeSender:
         openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
         if not openid:
             return SendOutcome(notice.status, "NO_USER")
-        lock = await acquire_openid_lock(self.redis, str(openid), self.policy.lock_ttl_s)
+        lock = await self.lock.acquire(str(openid), self.policy.lock_ttl_s)
         if lock is None:
             wait = self.policy.rng.uniform(self.policy.lock_retry_min_s, self.policy.lock_retry_max_s)
             return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=wait)
         try:
             return await self._send_locked(notice_id, str(openid))
         finally:
-            await asyncio.shield(release_openid_lock(self.redis, str(openid), lock))
+            await asyncio.shield(self.lock.release(str(openid), lock))
 
     async def _ready_after_schedule(self, notice: Notice) -> SendOutcome | None:
         """None when the SCHEDULED notice is now QUEUED; otherwise the outcome of this run."""
