@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -10,7 +11,7 @@ import httpx
 from arq.connections import ArqRedis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bff.models import Order, OrderStatus, SupplyChainEvent
+from bff.models import Order, OrderNodeEvent, OrderStatus, SupplyChainEvent
 from bff.resources import Resources
 from bff.supply_chain import builders as b
 from bff.supply_chain.signing import signed_headers
@@ -184,3 +185,25 @@ async def test_only_post_is_accepted(client: httpx.AsyncClient) -> None:
 
     # then
     assert response.status_code == 405
+
+
+async def test_the_same_batch_sent_concurrently_is_applied_once(
+    client: httpx.AsyncClient, resources: Resources
+) -> None:
+    # given: a sender that retries before the first request has answered
+    body = b.body(
+        b.placed("SO1", OPENID, T0),
+        b.node("SO1", "OUTBOUND", T0 + timedelta(hours=2)),
+        b.node("SO1", "TRUNK_TRANSIT", T0 + timedelta(hours=5)),
+    )
+
+    # when
+    answers = await asyncio.gather(*(post(client, resources, body) for _ in range(5)))
+
+    # then: every request succeeds, and the events count once in total
+    assert [r.status_code for r in answers] == [200] * 5
+    assert sum(r.json()["accepted"] for r in answers) == 3
+    assert sum(r.json()["duplicates"] for r in answers) == 12
+    assert await SupplyChainEvent.all().count() == 3
+    assert await OrderNodeEvent.all().count() == 2
+    assert (await Order.get(order_no="SO1")).current_node == "TRUNK_TRANSIT"
