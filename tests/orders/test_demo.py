@@ -39,7 +39,9 @@ async def test_the_seed_gives_the_demo_user_an_order_in_every_state(db: Tortoise
     assert "8 demo orders" in line
 
 
-async def test_the_replay_story_moves_the_seeded_orders_on_and_replays_as_duplicates(db: TortoiseContext) -> None:
+async def test_the_replay_story_moves_the_seeded_orders_on_and_replays_as_duplicates(
+    db: TortoiseContext,
+) -> None:
     # given
     user = await User.create(openid="oDEMO_user_0000000000000001")
     await demo.seed_orders(user)
