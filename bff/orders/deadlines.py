@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -37,6 +38,7 @@ from bff.models.orders import (
 from bff.orders.decisions import EXCEPTION_CLOSED, exception_decision_key, slot_decision_key
 from bff.supply_chain import commands
 from bff.supply_chain.outbox import new_command_id
+from bff.supply_chain.sql import db_time, render
 
 log = logging.getLogger("lvyue.deadlines")
 
@@ -90,7 +92,7 @@ async def _slot_batch(now: datetime, batch_size: int) -> list[UUID]:
             await DeliverySlotOffer.filter(
                 chosen_slot_id__isnull=True, deadline__lte=now, order__status__in=OPEN_STATUSES
             )
-            .order_by("id")
+            # No ORDER BY, so the (chosen_slot_id, deadline) index serves it (see _exception_batch).
             .limit(batch_size)
             .select_for_update(skip_locked=True, of=(DeliverySlotOffer._meta.db_table,))
         )
@@ -130,42 +132,56 @@ async def _slot_batch(now: datetime, batch_size: int) -> list[UUID]:
     return [row.command_id for row in rows]
 
 
+_DUE_EXCEPTION_SQL = (
+    "SELECT e.id FROM order_exceptions e WHERE e.deadline <= ? AND EXISTS ("
+    " SELECT 1 FROM order_exception_links l JOIN orders o ON o.id = l.order_id"
+    " WHERE l.exception_id = e.id AND l.chosen_option IS NULL AND o.status NOT IN ({closed})"
+    ") ORDER BY e.deadline, e.id LIMIT 1"
+).format(closed=", ".join("?" for _ in EXCEPTION_CLOSED))
+
+
+async def _due_exception(conn: BaseDBAsyncClient, now: datetime) -> OrderException | None:
+    """The expired exception (earliest deadline first) that still has an undecided open order.
+
+    One index probe per expired exception (links by exception_id, chosen_option), so a run with
+    nothing to do stays cheap however many decided links the past has left.
+    """
+    values: list[object] = [db_time(now), *(status.value for status in EXCEPTION_CLOSED)]
+    rows = await conn.execute_query_dict(render(conn, _DUE_EXCEPTION_SQL), values)
+    return await OrderException.get(id=rows[0]["id"]) if rows else None
+
+
 async def _exception_batch(now: datetime, batch_size: int) -> list[UUID]:
-    async with in_transaction():
+    async with in_transaction() as conn:
+        exception = await _due_exception(conn, now)
+        if exception is None:
+            return []
+        # Ordered like the (exception_id, chosen_option, id) index, so PostgreSQL walks only the
+        # undecided links (ordering by id alone walked every decided one first, ~20x slower).
         links = (
             await OrderExceptionLink.filter(
+                exception_id=exception.id,
                 chosen_option__isnull=True,
-                exception__deadline__lte=now,
                 order__status__not_in=EXCEPTION_CLOSED,
             )
-            .order_by("id")
+            .order_by("exception_id", "chosen_option", "id")
             .limit(batch_size)
             .select_for_update(skip_locked=True, of=(OrderExceptionLink._meta.db_table,))
         )
         if not links:
-            return []
-        exceptions = {
-            exception.id: exception
-            for exception in await OrderException.filter(id__in={_fk(link, "exception") for link in links})
-        }
-        by_exception: dict[int, list[int]] = {}
-        for link in links:
-            by_exception.setdefault(_fk(link, "exception"), []).append(link.id)
-        for exception_pk, link_ids in by_exception.items():
-            exception = exceptions[exception_pk]
-            updated = await OrderExceptionLink.filter(id__in=link_ids, chosen_option__isnull=True).update(
-                chosen_option=exception.default_option,
-                decided_by=DecidedBy.DEFAULT,
-                decided_at=exception.deadline,
-            )
-            if updated != len(link_ids):
-                raise DefaultsRaced(
-                    f"{len(link_ids) - updated} links of {exception.exception_id} decided meanwhile"
-                )
+            return []  # all taken by a concurrent run right now
+        updated = await OrderExceptionLink.filter(
+            id__in=[link.id for link in links], chosen_option__isnull=True
+        ).update(
+            chosen_option=exception.default_option,
+            decided_by=DecidedBy.DEFAULT,
+            decided_at=exception.deadline,
+        )
+        if updated != len(links):
+            raise DefaultsRaced(f"{len(links) - updated} links of {exception.exception_id} decided meanwhile")
         order_nos = await _order_nos({_fk(link, "order") for link in links})
         rows = []
         for link in links:
-            exception = exceptions[_fk(link, "exception")]
             order_no = order_nos[_fk(link, "order")]
             payload = commands.exception_resolved(
                 command_id=new_command_id(),
@@ -198,7 +214,8 @@ async def apply_slot_defaults(
 async def apply_exception_defaults(
     *, now: datetime | None = None, batch_size: int = constants.DEADLINE_DEFAULTS_BATCH
 ) -> list[UUID]:
-    """One batch of exception defaults (one per affected order); returns the command ids."""
+    """One batch of exception defaults (one per affected order, all of the exception due
+    first); returns the command ids."""
     return await _exception_batch(now or datetime.now(UTC), batch_size)
 
 
@@ -237,7 +254,7 @@ async def apply_deadline_defaults(
             continue
         applied.exceptions += len(ids)
         applied.command_ids += ids
-        if len(ids) < batch_size:
+        if not ids:  # a batch covers one exception: a short one may be followed by another
             break
     if applied.total:
         log.info("deadline defaults: %d slots, %d exception decisions", applied.slots, applied.exceptions)

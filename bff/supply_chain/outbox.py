@@ -13,6 +13,7 @@ outbox and are sent once a URL is configured (the dispatcher then finds them due
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,7 @@ from bff.supply_chain.commands import Delivery, Outcome, post_command
 log = logging.getLogger("lvyue.commands")
 
 LAST_ERROR_MAX_CHARS = 1000
+ENQUEUE_CONCURRENCY = 32  # parallel enqueues when queuing many sends at once
 
 
 def new_command_id() -> UUID:
@@ -73,15 +75,24 @@ async def enqueue_send(redis: ArqRedis, command_id: UUID | str) -> bool:
 
 
 async def enqueue_sends(redis: ArqRedis, command_ids: Iterable[UUID | str]) -> int:
-    """Queue sends after a commit. A Redis failure is logged, not raised: the decision is
-    committed and its command is in the outbox, where the dispatcher will find it."""
-    queued = 0
-    try:
-        for command_id in command_ids:
-            queued += await enqueue_send(redis, command_id)
-    except (RedisError, OSError) as exc:
-        log.warning("could not queue command sends (the dispatcher will): %s", exc)
-    return queued
+    """Queue sends after a commit; returns how many jobs were new. A Redis failure is logged,
+    not raised: the decision is committed and its command is in the outbox, where the
+    dispatcher will find it. Many ids (deadline defaults) are queued a few at a time in parallel
+    (each enqueue is a WATCH/MULTI round trip)."""
+    gate = asyncio.Semaphore(ENQUEUE_CONCURRENCY)
+
+    async def one(command_id: UUID | str) -> bool:
+        async with gate:
+            return await enqueue_send(redis, command_id)
+
+    results = await asyncio.gather(*(one(command_id) for command_id in command_ids), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    for failure in failures:
+        if not isinstance(failure, RedisError | OSError):
+            raise failure
+    if failures:
+        log.warning("could not queue %d command sends (the dispatcher will): %s", len(failures), failures[0])
+    return sum(1 for r in results if r is True)
 
 
 async def due_command_ids(

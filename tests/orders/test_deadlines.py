@@ -204,3 +204,24 @@ async def test_the_cron_job_queues_a_send_for_each_default(db: TortoiseContext, 
     queued = {job.job_id for job in await arq_pool.queued_jobs()}
     expected = {f"{constants.COMMAND_JOB_ID_PREFIX}{c.command_id}" for c in await OutboxCommand.all()}
     assert queued == expected and len(expected) == 2
+
+
+async def test_many_small_expired_exceptions_are_all_defaulted_in_one_run(db: TortoiseContext) -> None:
+    # given five expired exceptions of one order each, and an older one whose only order was cancelled
+    await place_order("SO-DLS-0", ALICE, OrderStatus.PAID)
+    await raise_exception("EXC-DLS-0", deadline=in_hours(-5), order_nos=["SO-DLS-0"])
+    await ingest_body(b.body(b.cancelled("SO-DLS-0", T0 + timedelta(hours=8))))
+    for n in range(1, 6):
+        await place_order(f"SO-DLS-{n}", ALICE, OrderStatus.PAID)
+        await raise_exception(f"EXC-DLS-{n}", deadline=in_hours(-n / 10), order_nos=[f"SO-DLS-{n}"])
+
+    # when the job runs once
+    applied = await apply_deadline_defaults()
+
+    # then each of the five open orders got its default; the cancelled one did not hold them up
+    assert applied.exceptions == 5
+    assert sorted(await OutboxCommand.all().values_list("order_no", flat=True)) == [
+        f"SO-DLS-{n}" for n in range(1, 6)
+    ]
+    cancelled = await OrderExceptionLink.get(order__order_no="SO-DLS-0")
+    assert cancelled.chosen_option is None

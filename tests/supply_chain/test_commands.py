@@ -27,6 +27,7 @@ from bff.supply_chain.outbox import (
     deliver,
     due_command_ids,
     enqueue_send,
+    enqueue_sends,
     failed_commands,
     retry_failed_command,
 )
@@ -438,3 +439,41 @@ async def test_a_second_enqueue_of_a_waiting_command_is_refused(
     assert [job.job_id for job in await arq_pool.queued_jobs()] == [
         f"{constants.COMMAND_JOB_ID_PREFIX}{command_id}"
     ]
+
+
+async def test_a_receiver_that_never_answers_is_a_retry_after_the_time_limit() -> None:
+    # given a receiver that accepts the connection and then says nothing
+    async def silent(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200)
+
+    body = commands.receipt_confirmed(command_id=COMMAND_ID, order_no="SO1", confirmed_at=AT, rating=1)
+
+    # when
+    async with httpx.AsyncClient(transport=httpx.MockTransport(silent)) as http:
+        delivery = await commands.post_command(
+            http, url="http://supply-chain.test/commands", secret="s" * 16, payload=body, timeout_s=0.05
+        )
+
+    # then
+    assert (delivery.outcome, delivery.status_code) == (Outcome.RETRY, None)
+    assert delivery.detail == "no answer within 0.05 s"
+
+
+async def test_a_lost_enqueue_after_the_commit_is_logged_not_raised(
+    db: TortoiseContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a decision committed while Redis is unreachable
+    command_id = await a_receipt_command()
+    unreachable = ArqRedis.from_url(closed_port_url().replace("http://", "redis://").split("/commands")[0])
+
+    # when its send is queued
+    try:
+        queued = await enqueue_sends(unreachable, [command_id])
+    finally:
+        await unreachable.aclose()
+
+    # then nothing was queued, the caller carries on, and the command waits for the dispatcher
+    assert queued == 0
+    assert "could not queue 1 command sends" in caplog.text
+    assert await due_command_ids() == [command_id]
