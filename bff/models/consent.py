@@ -94,7 +94,7 @@ class ConsentCredit(Model):
 
 
 class Preferences(Model):
-    """One row per user; absent means the defaults of bff/consent/preferences.py."""
+    """One row per user — absent means the defaults of bff/consent/preferences.py."""
 
     id = fields.BigIntField(primary_key=True)
     user: fields.OneToOneRelation[User] = fields.OneToOneField(
@@ -115,7 +115,7 @@ class Preferences(Model):
 
 
 class TopicPreference(Model):
-    """A topic the user switched on or off; absent means the topic's default (on)."""
+    """A topic the user switched on or off — absent means the topic's default (on)."""
 
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -158,7 +158,7 @@ class SubscribeRequestLog(Model):
 class OpsAlert(Model):
     """Something operators must look at (a banned template, a filtered request, ...).
 
-    One row per fingerprint (kind + user + template); repeats bump ``count`` and ``last_seen_at``.
+    One row per fingerprint (kind + user + template) — repeats bump ``count`` and ``last_seen_at``.
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -74,7 +74,7 @@ class Notice(Model):
 
 
 class NoticeOpen(Model):
-    """A user opened the mini-program from a notice; recorded once per notice."""
+    """A user opened the mini-program from a notice — recorded once per notice."""
 
     id = fields.BigIntField(primary_key=True)
     notice: fields.OneToOneRelation[Notice] = fields.OneToOneField(

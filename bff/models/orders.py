@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class OrderStatus(StrEnum):
-    """runtime.md `OrderStatus`; `bff.orders.status.derive_status` is the one place that sets it."""
+    """runtime.md `OrderStatus` — `bff.orders.status.derive_status` is the one place that sets it."""
 
     PENDING_PAYMENT = "PENDING_PAYMENT"
     PAID = "PAID"
@@ -162,7 +162,7 @@ class OrderNodeExpectation(Model):
 
 
 class DeliverySlotOffer(Model):
-    """The delivery slots offered for an order (one current offer; a newer offer replaces it).
+    """The delivery slots offered for an order (one current offer — a newer offer replaces it).
 
     `options` is the list of slots as `[{"id", "label", "startsAt", "endsAt"}]` (ISO 8601 times).
     The choice is made once: by the user before `deadline`, or `default_slot_id` after it.
@@ -192,7 +192,7 @@ class DeliverySlotOffer(Model):
 class OrderException(Model):
     """A supply-chain exception (`order.exception`), for one list of orders or a scope.
 
-    `options` is `[{"code", "label"}]`. The orders it applies to are `OrderExceptionLink` rows;
+    `options` is `[{"code", "label"}]`. The orders it applies to are `OrderExceptionLink` rows,
     each link carries that order's decision.
     """
 
@@ -312,7 +312,7 @@ class SupplyChainEvent(Model):
 
 
 class PendingEvent(Model):
-    """An event waiting for an order not seen yet; applied when `order.placed` arrives."""
+    """An event waiting for an order not seen yet — applied when `order.placed` arrives."""
 
     id = fields.BigIntField(primary_key=True)
     event: fields.ForeignKeyRelation[SupplyChainEvent] = fields.ForeignKeyField(
