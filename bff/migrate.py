@@ -28,6 +28,7 @@ async def pending_migrations(database_url: str) -> list[MigrationWriter]:
     apps = config["apps"]
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
+        assert ctx.apps is not None  # init loaded them
         return list(await MigrationAutodetector(ctx.apps, apps).changes())
 
 

@@ -15,7 +15,7 @@ from schema.context import Context
 
 
 class GraphQLView(GraphQL[Context, None]):
-    async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         resources: Resources = request.app.state.resources
         return Context(resources=resources, viewer_id=await self.viewer_id(request, resources))
 
