@@ -87,7 +87,7 @@ async def record_sent_event(event: SentEvent, user: User) -> SentEventMatch:
         if candidate.status is NoticeStatus.SENDING:
             moved = await settle_sending(
                 candidate.id,
-                {**changes, "status": NoticeStatus.SENT, "sent_at": now, "outcome_unknown_at": None},
+                {**changes, "status": NoticeStatus.SENT, "sent_at": now},
                 give_back=False,
                 extra_filters={"msgid__isnull": True, "call_started_at__isnull": False},
             )

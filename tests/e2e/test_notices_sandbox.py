@@ -47,8 +47,8 @@ async def run_scenario(world: World) -> Run:
     order_no = unique("SO")
     # given a signed-in user who accepts the order-progress template twice after paying
     token = await world.login(OPENID)
-    await world.accept(token, OPENID, PROGRESS, order_no)
-    await world.accept(token, OPENID, PROGRESS, order_no)
+    await world.accept(token, OPENID, [PROGRESS], order_no)
+    await world.accept(token, OPENID, [PROGRESS], order_no)
     # and does not want to hear about the quality check, and has no quiet hours (the test runs at any hour)
     await world.switch(token, "NODE_QC_PASSED", False)
     await world.no_quiet_hours(token)

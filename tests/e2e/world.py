@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,23 +65,19 @@ class World:
         assert login["userErrors"] == [], login
         return str(login["token"])
 
-    async def accept(self, token: str, openid: str, template_id: str, order_no: str | None = None) -> None:
-        """The subscribe popup after an order's detail page: the user accepts ``template_id``;
-        WeChat pushes the accept and the mini-program reports it (one unit, counted once)."""
+    async def accept(
+        self, token: str, openid: str, template_ids: Sequence[str], order_no: str | None = None
+    ) -> None:
+        """One subscribe popup on an order's detail page in which the user accepts ``template_ids``:
+        WeChat pushes the accepts and the mini-program reports them (one unit each, counted once)."""
         asked = (
             await self.graphql(SUBSCRIBE_REQUEST, {"moment": "ORDER_DETAIL", "orderNo": order_no}, token)
         )["subscribeRequest"]
-        assert template_id in asked["templateIds"], asked
-        await self.sandbox.subscribe(openid, {template_id: "accept"})
+        assert set(template_ids) <= set(asked["templateIds"]), asked
+        await self.sandbox.subscribe(openid, dict.fromkeys(template_ids, "accept"))
+        results = [{"templateId": template_id, "status": "ACCEPT"} for template_id in template_ids]
         reported = await self.graphql(
-            REPORT,
-            {
-                "input": {
-                    "requestId": asked["requestId"],
-                    "results": [{"templateId": template_id, "status": "ACCEPT"}],
-                }
-            },
-            token,
+            REPORT, {"input": {"requestId": asked["requestId"], "results": results}}, token
         )
         assert reported["reportSubscribeResult"]["userErrors"] == [], reported
 
