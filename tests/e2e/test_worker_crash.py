@@ -232,6 +232,7 @@ async def test_a_worker_killed_mid_run_leaves_every_notice_settled_and_none_sent
 
             messages = (await sandbox.get("/sandbox/inbox")).json()
 
+    figures["total_s"] = time.monotonic() - began
     print(
         "worker crash figures:", {k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}
     )
@@ -252,7 +253,3 @@ async def test_a_worker_killed_mid_run_leaves_every_notice_settled_and_none_sent
     assert sum(row.spent for row in await ConsentLedger.all()) == NOTICES
     # and the kill did interrupt sends in flight
     assert figures["sending_at_kill"] > 0
-    figures["total_s"] = time.monotonic() - began
-    print(
-        "worker crash figures:", {k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}
-    )
