@@ -15,7 +15,7 @@ from tortoise.context import TortoiseContext
 from bff.models import Notice, NoticeStatus
 from bff.notices.locks import acquire_openid_lock
 from bff.notices.open_tokens import verify_open_token
-from bff.notices.sender import next_day_at
+from bff.notices.sender import SendOutcome, next_day_at
 from bff.settings import Settings
 from bff.wechat.errors import WeChatAPIError, WeChatTransportError
 from tests.notices.send_fixtures import (
@@ -311,7 +311,7 @@ async def test_after_the_last_attempt_a_transient_failure_fails_the_notice_with_
     sender = make_sender(settings, arq_pool, client)
 
     # when the job runs until it stops asking for retries
-    outcomes = []
+    outcomes: list[SendOutcome] = []
     while not outcomes or outcomes[-1].retry_in is not None:
         outcomes.append(await sender.send(notice.id))
 
