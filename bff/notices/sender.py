@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 from redis.asyncio import Redis
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -112,11 +113,22 @@ def send_job_id(notice_id: int) -> str:
     return f"{constants.SEND_JOB_ID_PREFIX}{notice_id}"
 
 
-async def enqueue_send(redis: ArqRedis, notice_id: int, *, defer_until: datetime | None = None) -> bool:
+async def enqueue_send(
+    redis: ArqRedis, notice_id: int, *, defer_until: datetime | None = None, clear_finished: bool = False
+) -> bool:
     """Queue the send job of a notice (job id ``send:<id>``); False when that job already exists
-    (queued, deferred, retrying or running), which is what makes re-enqueueing safe."""
+    (queued, deferred, retrying or running), which is what makes re-enqueueing safe.
+
+    ``clear_finished`` (the sweeper): a send job that *failed* (arq's job timeout, its tries used
+    up, an unexpected error) leaves a result key for the worker's ``keep_result`` (an hour), and
+    arq refuses the job id until it expires. Such a notice is still unsettled, so the stale result
+    is dropped first; a job that still exists is never touched.
+    """
+    job_id = send_job_id(notice_id)
+    if clear_finished and not await redis.exists(job_key_prefix + job_id):
+        await redis.delete(result_key_prefix + job_id)
     job = await redis.enqueue_job(
-        constants.JOB_SEND_NOTICE, notice_id, _job_id=send_job_id(notice_id), _defer_until=defer_until
+        constants.JOB_SEND_NOTICE, notice_id, _job_id=job_id, _defer_until=defer_until
     )
     return job is not None
 

@@ -11,7 +11,8 @@ One ``sweep`` (the cron job ``sweep_notices``, every 15 s) does, in bounded batc
 3. Outcome unknown for longer than ``outcome_timeout``: SENT, reason ASSUMED_SENT.
 4. QUEUED with no progress for ``queued_after``, and SCHEDULED notices whose time has come: their
    send job is enqueued again. The job id ``send:<id>`` makes this a no-op while the job exists
-   (queued, deferred, retrying or running), so only lost jobs come back.
+   (queued, deferred, retrying or running), so only lost jobs come back — and jobs that failed
+   (timed out, out of tries), whose leftover arq result would otherwise block the id for an hour.
 
 ``stale_after`` must exceed the send job's timeout: arq cancels a send after SEND_JOB_TIMEOUT_S,
 so a SENDING row older than that has no live worker. Even if one were still alive, the claim's
@@ -76,7 +77,7 @@ async def sweep(
             extra_filters={"call_started_at__isnull": True, "sending_since__lte": stale},
         ):
             requeued += 1
-            await enqueue_send(redis, notice_id)
+            await enqueue_send(redis, notice_id, clear_finished=True)
 
     unknown = await Notice.filter(
         id__in=await _ids(
@@ -95,7 +96,7 @@ async def sweep(
     lost = await _ids(Notice.filter(status=NoticeStatus.QUEUED, updated_at__lte=now - queued_after), limit)
     due = await _ids(Notice.filter(status=NoticeStatus.SCHEDULED, scheduled_for__lte=now), limit)
     for notice_id in [*lost, *due]:
-        if await enqueue_send(redis, notice_id):
+        if await enqueue_send(redis, notice_id, clear_finished=True):
             enqueued += 1
 
     report = SweepReport(requeued=requeued, outcome_unknown=unknown, assumed_sent=assumed, enqueued=enqueued)

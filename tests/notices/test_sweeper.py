@@ -7,14 +7,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from arq import func
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
+from arq.worker import FailedJobs
 
+from bff.constants import JOB_SEND_NOTICE
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, send_job_id
+from bff.notices.sender import NoticeSender, enqueue_send, send_job_id
 from bff.notices.sweeper import sweep
 from bff.settings import Settings
 from bff.wechat.errors import WeChatTransportError
+from tests.conftest import WorkerFactory
 from tests.notices.send_fixtures import (
     ORDER_PROGRESS,
     FakeClient,
@@ -209,3 +213,27 @@ async def test_an_unknown_outcome_from_a_timeout_is_settled_by_the_sweeper(
     assert (early.assumed_sent, late.assumed_sent) == (0, 1)
     await notice.refresh_from_db()
     assert notice.status is NoticeStatus.SENT and len(client.calls) == 1
+
+
+async def test_a_notice_whose_send_job_failed_gets_a_job_again_despite_arqs_leftover_result(
+    arq_pool: ArqRedis, worker: WorkerFactory
+) -> None:
+    # given a queued notice whose send job failed (say, arq's job timeout), leaving arq's result behind
+    user = await make_user(units={ORDER_PROGRESS: 1})
+    notice = await make_notice(user)
+
+    async def explode(ctx: dict[str, Any], notice_id: int) -> None:
+        raise RuntimeError("the job died")
+
+    assert await enqueue_send(arq_pool, notice.id)
+    failing = await worker(functions=[func(explode, name=JOB_SEND_NOTICE)], keep_result=3600)  # type: ignore[arg-type]
+    with pytest.raises(FailedJobs):
+        await failing.run_check()
+    assert not await enqueue_send(arq_pool, notice.id)  # arq refuses the id while the result lives
+
+    # when the sweeper runs a while later
+    report = await sweep(arq_pool, now=utcnow() + LATER)
+
+    # then the notice has its send job again
+    assert report.enqueued == 1
+    assert await job_status(arq_pool, notice.id) is JobStatus.queued
