@@ -3,7 +3,8 @@
 - `send_command(command_id)`: one delivery attempt; job id `command:<command_id>`. A retryable
   answer re-queues the job itself (arq `Retry`) after the backoff the outbox recorded.
 - `dispatch_commands` (cron, every minute): queues a send for every command that is due, in
-  case the enqueue after a decision's commit was lost or a sender crashed mid-attempt.
+  case the enqueue after a decision's commit was lost, a sender crashed mid-attempt, or its
+  job failed in arq (timeout, database away): that job's leftover result is cleared first.
 
 While `SUPPLY_CHAIN_CALLBACK_URL` is unset both do nothing and commands stay PENDING in the
 outbox; they are sent once the URL is configured and a worker restarts.
@@ -48,4 +49,4 @@ async def dispatch_commands(ctx: dict[str, Any]) -> int:
     settings: Settings = ctx["settings"]
     if not settings.supply_chain_callback_url:
         return 0
-    return await enqueue_sends(ctx["redis"], await due_command_ids())
+    return await enqueue_sends(ctx["redis"], await due_command_ids(), clear_finished=True)

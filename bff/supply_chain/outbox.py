@@ -23,6 +23,7 @@ from uuid import UUID, uuid4
 
 import httpx
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 from redis.exceptions import RedisError
 from tortoise.expressions import F, Q
 
@@ -66,15 +67,25 @@ def send_job_id(command_id: UUID | str) -> str:
     return f"{constants.COMMAND_JOB_ID_PREFIX}{command_id}"
 
 
-async def enqueue_send(redis: ArqRedis, command_id: UUID | str) -> bool:
-    """Queue `send_command` for one command; False if a job for it is already queued or running."""
-    job = await redis.enqueue_job(
-        constants.JOB_SEND_COMMAND, str(command_id), _job_id=send_job_id(command_id)
-    )
+async def enqueue_send(redis: ArqRedis, command_id: UUID | str, *, clear_finished: bool = False) -> bool:
+    """Queue `send_command` for one command; False if a job for it is already queued, deferred
+    (between retries) or running.
+
+    `clear_finished` (the dispatcher): a send job that *failed* in arq (its timeout, its tries
+    used up, an unexpected error such as the database being away) leaves a result key for the
+    worker's keep_result (an hour), and arq refuses the job id until then. The command is still
+    due, so that stale result is dropped first; a job that still exists is never touched.
+    """
+    job_id = send_job_id(command_id)
+    if clear_finished and not await redis.exists(job_key_prefix + job_id):
+        await redis.delete(result_key_prefix + job_id)
+    job = await redis.enqueue_job(constants.JOB_SEND_COMMAND, str(command_id), _job_id=job_id)
     return job is not None
 
 
-async def enqueue_sends(redis: ArqRedis, command_ids: Iterable[UUID | str]) -> int:
+async def enqueue_sends(
+    redis: ArqRedis, command_ids: Iterable[UUID | str], *, clear_finished: bool = False
+) -> int:
     """Queue sends after a commit; returns how many jobs were new. A Redis failure is logged,
     not raised: the decision is committed and its command is in the outbox, where the
     dispatcher will find it. Many ids (deadline defaults) are queued a few at a time in parallel
@@ -83,7 +94,7 @@ async def enqueue_sends(redis: ArqRedis, command_ids: Iterable[UUID | str]) -> i
 
     async def one(command_id: UUID | str) -> bool:
         async with gate:
-            return await enqueue_send(redis, command_id)
+            return await enqueue_send(redis, command_id, clear_finished=clear_finished)
 
     results = await asyncio.gather(*(one(command_id) for command_id in command_ids), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]

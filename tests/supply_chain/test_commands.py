@@ -13,7 +13,7 @@ from uuid import UUID
 import httpx
 import pytest
 from arq.connections import ArqRedis
-from arq.worker import Worker
+from arq.worker import FailedJobs, Worker
 from tortoise.context import TortoiseContext
 
 from bff import constants
@@ -30,6 +30,7 @@ from bff.supply_chain.outbox import (
     enqueue_sends,
     failed_commands,
     retry_failed_command,
+    send_job_id,
 )
 from bff.supply_chain.signing import verify
 from tasks.commands import NOT_CONFIGURED, dispatch_commands, send_command
@@ -477,3 +478,41 @@ async def test_a_lost_enqueue_after_the_commit_is_logged_not_raised(
     assert queued == 0
     assert "could not queue 1 command sends" in caplog.text
     assert await due_command_ids() == [command_id]
+
+
+async def test_the_dispatcher_takes_up_a_command_whose_job_failed_in_arq(
+    db: TortoiseContext,
+    arq_pool: ArqRedis,
+    worker: WorkerFactory,
+    settings: Settings,
+    http: httpx.AsyncClient,
+) -> None:
+    # given a command whose send job used up its arq tries: arq fails it without running and keeps
+    # that failure as a result for the worker's keep_result (an hour), refusing the job id meanwhile
+    command_id = await a_receipt_command()
+    used_up = constants.COMMAND_MAX_ATTEMPTS + 6
+    await arq_pool.enqueue_job(
+        constants.JOB_SEND_COMMAND, str(command_id), _job_id=send_job_id(command_id), _job_try=used_up
+    )
+    url = "http://supply-chain.test/commands"
+    ctx = {"settings": settings_for(settings, url), "http": http, "command_retry_policy": FAST}
+    with pytest.raises(FailedJobs, match="retries exceeded"):
+        await (await worker(ctx=ctx, keep_result=3600)).run_check()
+    assert await enqueue_send(arq_pool, command_id) is False
+
+    # when the dispatcher runs, then a worker
+    queued = await dispatch_commands({"settings": settings_for(settings, url), "redis": arq_pool})
+    seen: list[str] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Idempotency-Key"])
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        await (await command_worker(worker, settings_for(settings, url), client)).run_check()
+
+    # then the command was queued again and delivered, under its own id
+    assert queued == 1
+    assert seen == [str(command_id)]
+    row = await OutboxCommand.get(command_id=command_id)
+    assert (row.status, row.attempts) == (CommandStatus.SENT, 1)
