@@ -277,19 +277,15 @@ async def reconsider(notice: Notice, now: datetime) -> None:
 
 
 async def enqueue_send(arq: ArqRedis, notice_id: int, *, defer_until: datetime | None = None) -> bool:
-    """Queue the send job ``send:<id>``; False if that job exists already (arq dedupes by id).
+    """Queue the send job ``send:<id>`` (bff.notices.sender.enqueue_send); False if it exists already.
 
     A ``defer_until`` already past (planning caught up late) queues the job for now.
     """
+    from bff.notices import sender  # sender looks the planner up lazily too; no import cycle
+
     if defer_until is not None and defer_until <= datetime.now(UTC):
         defer_until = None
-    job = await arq.enqueue_job(
-        constants.JOB_SEND_NOTICE,
-        notice_id,
-        _job_id=f"{constants.SEND_JOB_ID_PREFIX}{notice_id}",
-        _defer_until=defer_until,
-    )
-    return job is not None
+    return await sender.enqueue_send(arq, notice_id, defer_until=defer_until)
 
 
 # ---------------------------------------------------------------------------------- writing
