@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from bff.catalog.templates_file import load_templates_file
 from bff.notices.simulation import (
     HIGH_PRIORITY,
     SimConfig,
@@ -21,7 +22,6 @@ from bff.notices.simulation import (
     simulate,
     template_map,
 )
-from bff.templates_file import load_templates_file
 
 
 def share(part: int, whole: int) -> str:

@@ -35,11 +35,11 @@ from tortoise import Tortoise
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bff.db import tortoise_config
 from bff.models import CommandStatus, OrderExceptionLink, OutboxCommand
 from bff.orders.deadlines import apply_deadline_defaults
-from bff.redis import create_arq_pool
-from bff.resources import new_http_client
+from bff.runtime.db import tortoise_config
+from bff.runtime.redis import create_arq_pool
+from bff.runtime.resources import new_http_client
 from bff.supply_chain.outbox import deliver, enqueue_sends
 from tests.supply_chain.receiver import CommandReceiver, serve_receiver
 

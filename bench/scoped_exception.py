@@ -39,11 +39,11 @@ from arq.connections import ArqRedis
 from tortoise import Tortoise
 
 from bff.constants import DEFAULT_QUEUE, JOB_PLAN_EVENT
-from bff.db import tortoise_config
 from bff.models import OrderException, OrderExceptionLink, SupplyChainEvent
-from bff.redis import create_arq_pool
-from bff.resources import Resources, new_http_client
-from bff.settings import Settings, load_settings
+from bff.runtime.db import tortoise_config
+from bff.runtime.redis import create_arq_pool
+from bff.runtime.resources import Resources, new_http_client
+from bff.runtime.settings import Settings, load_settings
 from bff.supply_chain import builders as b
 from bff.supply_chain.scope import iter_affected_orders
 from bff.supply_chain.signing import signed_headers

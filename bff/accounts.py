@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bff.logsafe import mask
 from bff.models import User
+from bff.runtime.logsafe import mask
 from bff.sessions import SESSION_TTL, issue_session_token
 from bff.wechat.client import WeChatClient
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bff.settings import Settings, SettingsError, get_settings
+from bff.runtime.settings import Settings, SettingsError, get_settings
 
 EXIT_CONFIG = 2
 
@@ -46,7 +46,7 @@ def cmd_web(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from arq.worker import run_worker
 
-    from bff.redis import redis_settings, resolve_redis_url
+    from bff.runtime.redis import redis_settings, resolve_redis_url
     from tasks.worker import WorkerSettings
 
     settings = _settings()
@@ -60,8 +60,8 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from bff.dbcheck import check_database
-    from bff.migrate import apply_migrations
+    from bff.runtime.dbcheck import check_database
+    from bff.runtime.migrate import apply_migrations
 
     settings = _settings()
     asyncio.run(check_database(settings.database_url))
@@ -71,7 +71,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_makemigrations(args: argparse.Namespace) -> None:
-    from bff.migrate import make_migrations
+    from bff.runtime.migrate import make_migrations
 
     created = asyncio.run(make_migrations(_settings().database_url, name=args.name))
     print("\n".join(created) if created else "no changes detected")
@@ -84,10 +84,10 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def cmd_check_templates(args: argparse.Namespace) -> None:
-    from bff.resources import open_resources
-    from bff.templates_file import TemplatesFileError
+    from bff.catalog.templates_check import describe, run_check
+    from bff.catalog.templates_file import TemplatesFileError
+    from bff.runtime.resources import open_resources
     from bff.wechat.errors import WeChatAPIError, WeChatTransportError
-    from bff.wechat.templates_check import describe, run_check
 
     settings = _settings()
 

@@ -15,10 +15,10 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bff import dev_defaults
-from bff.dbcheck import check_database
-from bff.embedded_redis import ensure_embedded_redis, stop_embedded_redis
-from bff.settings import load_settings
+from bff.runtime import dev_defaults
+from bff.runtime.dbcheck import check_database
+from bff.runtime.embedded_redis import ensure_embedded_redis, stop_embedded_redis
+from bff.runtime.settings import load_settings
 
 STOP_GRACE_S = 10.0
 

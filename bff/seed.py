@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
 
-from bff.db import tortoise_config
 from bff.models import User
 from bff.orders.demo import seed_orders
-from bff.settings import Settings
+from bff.runtime.db import tortoise_config
+from bff.runtime.settings import Settings
 
 DEMO_OPENID = "oDEMO_user_0000000000000001"
 DEMO_NICKNAME = "小履"

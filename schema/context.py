@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.types import Info as StrawberryInfo
 
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 
 
 @dataclass

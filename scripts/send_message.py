@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bff.redis import create_arq_pool, resolve_redis_url  # noqa: E402
-from bff.resources import new_http_client  # noqa: E402
-from bff.settings import SettingsError, load_settings  # noqa: E402
-from bff.templates_file import load_templates_file, render_data, render_page  # noqa: E402
+from bff.catalog.templates_file import load_templates_file, render_data, render_page  # noqa: E402
+from bff.runtime.redis import create_arq_pool, resolve_redis_url  # noqa: E402
+from bff.runtime.resources import new_http_client  # noqa: E402
+from bff.runtime.settings import SettingsError, load_settings  # noqa: E402
 from bff.wechat.client import wechat_client_for  # noqa: E402
 from bff.wechat.errors import WeChatAPIError, WeChatTransportError  # noqa: E402
 

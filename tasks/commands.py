@@ -20,7 +20,7 @@ from uuid import UUID
 
 from arq import Retry
 
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.supply_chain.outbox import RetryPolicy, deliver, due_command_ids, enqueue_sends
 
 NOT_CONFIGURED = "SUPPLY_CHAIN_CALLBACK_URL is unset; the command stays PENDING in the outbox"

@@ -18,9 +18,9 @@ from arq import Retry
 
 from bff import constants
 from bff.accounts import user_for_openid
-from bff.backoff import backoff_delay
-from bff.logsafe import mask
 from bff.models import PushEvent, PushEventStatus, User
+from bff.runtime.backoff import backoff_delay
+from bff.runtime.logsafe import mask
 from bff.wechat import events
 from bff.wechat.push import event_from_row
 

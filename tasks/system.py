@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bff.heartbeat import record_beat, worker_identity
+from bff.runtime.heartbeat import record_beat, worker_identity
 
 
 async def heartbeat(ctx: dict[str, Any]) -> int:

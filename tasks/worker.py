@@ -13,13 +13,13 @@ from arq.worker import Function
 from tortoise import Tortoise
 
 from bff import constants
-from bff.db import tortoise_config
-from bff.heartbeat import worker_identity
-from bff.logsafe import mask
-from bff.redis import redis_settings, resolve_redis_url
-from bff.resources import new_http_client
-from bff.settings import get_settings
-from bff.wechat.templates_check import start_template_check
+from bff.catalog.templates_check import start_template_check
+from bff.runtime.db import tortoise_config
+from bff.runtime.heartbeat import worker_identity
+from bff.runtime.logsafe import mask
+from bff.runtime.redis import redis_settings, resolve_redis_url
+from bff.runtime.resources import new_http_client
+from bff.runtime.settings import get_settings
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices

@@ -28,11 +28,11 @@ from arq.worker import Worker
 from tortoise.context import TortoiseContext, set_global_context
 from tortoise.contrib.test import truncate_all_models
 
-from bff.db import tortoise_config
-from bff.embedded_redis import ensure_embedded_redis, stop_embedded_redis
-from bff.redis import create_arq_pool
-from bff.resources import Resources, new_http_client
-from bff.settings import Settings, load_settings
+from bff.runtime.db import tortoise_config
+from bff.runtime.embedded_redis import ensure_embedded_redis, stop_embedded_redis
+from bff.runtime.redis import create_arq_pool
+from bff.runtime.resources import Resources, new_http_client
+from bff.runtime.settings import Settings, load_settings
 
 # The suite runs with test defaults (sandbox credentials); a developer's production settings
 # must not leak in.

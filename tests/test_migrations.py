@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tortoise.context import TortoiseContext
 
-from bff.db import tortoise_config
-from bff.migrate import apply_migrations, pending_migrations
+from bff.runtime.db import tortoise_config
+from bff.runtime.migrate import apply_migrations, pending_migrations
 from tests.conftest import drop_postgres_database, is_postgres, recreate_postgres_database
 
 

@@ -16,7 +16,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from bff.models import WorkerHeartbeat
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from bff.settings import SettingsError, load_settings
+from bff.runtime.settings import SettingsError, load_settings
 
 PRODUCTION = {
     "LVYUE_ENV": "production",

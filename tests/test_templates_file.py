@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bff.templates_file import (
+from bff.catalog.templates_file import (
     KNOWN_PLACEHOLDERS,
     PLACEHOLDERS,
     TemplateConfig,
@@ -17,7 +17,7 @@ from bff.templates_file import (
     render_data,
     render_page,
 )
-from bff.topics import Topic
+from bff.catalog.topics import Topic
 from bff.wechat.keywords import validate_data
 
 # The example of contracts/runtime.md, verbatim (the content line is split here only for length).

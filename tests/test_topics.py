@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bff.topics import (
+from bff.catalog.topics import (
     NODE_ORDER,
     NODE_PHRASES,
     NODE_TITLES,

@@ -1,12 +1,12 @@
 """Dev defaults of the sandbox: the credentials `make run` and the tests share with the BFF.
 
-One source of truth: the values come from ``bff.dev_defaults`` (the BFF's side of the same
+One source of truth: the values come from ``bff.runtime.dev_defaults`` (the BFF's side of the same
 agreement), so the sandbox and the service cannot drift apart. None of them is a secret.
 """
 
 from __future__ import annotations
 
-from bff import dev_defaults
+from bff.runtime import dev_defaults
 
 APPID: str = dev_defaults.APPID
 SECRET: str = dev_defaults.SECRET

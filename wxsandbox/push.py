@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bff.logsafe import mask
+from bff.runtime.logsafe import mask
 from bff.wechat.crypto import PushCrypto
 from bff.wechat.events import PushFormat, build_event_body, build_secure_envelope
 from wxsandbox.config import SandboxConfig

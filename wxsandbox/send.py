@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bff.logsafe import mask
+from bff.runtime.logsafe import mask
 from bff.wechat.keywords import keyword_rule_violation
 from wxsandbox.errors import WxError
 from wxsandbox.push import PushDelivery

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bff.templates_file import LONG_TERM, ONE_TIME, TemplateConfig, load_templates_file
+from bff.catalog.templates_file import LONG_TERM, ONE_TIME, TemplateConfig, load_templates_file
 from bff.wechat.keywords import parse_template_content
 
 TemplatesSource = Sequence[TemplateConfig] | str | os.PathLike[str] | None

@@ -10,12 +10,12 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from bff.catalog.templates_file import TemplatesFile, load_templates_file
+from bff.catalog.topics import TOPICS, Topic, TopicCategory
 from bff.consent import ledger
 from bff.consent.preferences import QuietHours, UserPreferences, get_preferences
 from bff.models.consent import WeChatStatus
-from bff.settings import Settings
-from bff.templates_file import TemplatesFile, load_templates_file
-from bff.topics import TOPICS, Topic, TopicCategory
+from bff.runtime.settings import Settings
 
 
 @functools.lru_cache(maxsize=4)
@@ -51,7 +51,7 @@ class SubscriptionCenter:
 
 
 def shown_topics(templates: TemplatesFile) -> list[Topic]:
-    """Topics of the templates file, in the order of bff.topics (order progress first)."""
+    """Topics of the templates file, in the order of bff.catalog.topics (order progress first)."""
     carried = templates.topics
     return [topic for topic in TOPICS if topic in carried]
 

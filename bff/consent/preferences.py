@@ -22,8 +22,8 @@ from types import MappingProxyType
 
 from tortoise.transactions import in_transaction
 
+from bff.catalog.topics import TOPICS, Topic
 from bff.models.consent import Preferences, TopicPreference
-from bff.topics import TOPICS, Topic
 
 HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 WEEKLY_LIMIT_MIN = 0

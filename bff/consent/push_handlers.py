@@ -26,9 +26,9 @@ from typing import Any
 from bff.consent import ledger
 from bff.consent.alerts import AlertKind, raise_alert
 from bff.consent.matching import push_key, record_accept
-from bff.logsafe import mask
 from bff.models.consent import CreditSource, WeChatStatus
 from bff.models.users import User
+from bff.runtime.logsafe import mask
 from bff.wechat.events import ChangeEvent, OtherEvent, PopupEvent, PushEvent, SentEvent
 
 log = logging.getLogger(__name__)

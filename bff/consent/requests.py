@@ -36,11 +36,11 @@ from datetime import UTC, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bff.catalog.templates_file import TemplateConfig, TemplatesFile
+from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic
 from bff.consent import ledger
 from bff.consent.preferences import UserPreferences, get_preferences
 from bff.models.consent import SubscribeRequestLog
-from bff.templates_file import TemplateConfig, TemplatesFile
-from bff.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic
 
 DEFAULT_MAX_TEMPLATES = 3
 MAX_TEMPLATES_LIMIT = 5

@@ -27,10 +27,10 @@ from enum import StrEnum
 from tortoise.expressions import Q
 
 from bff import constants
-from bff.logsafe import mask
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
 from bff.notices.sender import ASSUMED_SENT, RECONCILED, settle_sending
+from bff.runtime.logsafe import mask
 from bff.wechat.events import SentEvent
 
 __all__ = ["SentEventMatch", "record_sent_event", "settle_unknown_outcomes"]

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from bff.catalog.templates_file import TemplatesFile
+from bff.catalog.topics import NODE_ORDER, TOPICS, Topic
 from bff.consent.preferences import preferences_of
 from bff.models.consent import ConsentLedger
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import OPEN_STATUSES, Order, OrderNodeEvent, OrderStatus
 from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
-from bff.templates_file import TemplatesFile
-from bff.topics import NODE_ORDER, TOPICS, Topic
 
 DEFAULT_CHUNK = 500
 WEEK = timedelta(days=7)

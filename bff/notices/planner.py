@@ -47,16 +47,16 @@ from zoneinfo import ZoneInfo
 from arq.connections import ArqRedis
 
 from bff import constants
+from bff.catalog.templates_file import TemplatesFile, load_templates_file
+from bff.catalog.topics import NODE_ORDER, NODE_TITLES, Topic, node_phrase, node_topic, topic_info
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import Order, OrderException, OrderExceptionLink, SupplyChainEvent
 from bff.notices import policy
 from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, notice_facts
 from bff.notices.policy import Decision, DecisionKind
-from bff.settings import Settings, get_settings
+from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
 from bff.supply_chain.ingest import reparse
-from bff.templates_file import TemplatesFile, load_templates_file
-from bff.topics import NODE_ORDER, NODE_TITLES, Topic, node_phrase, node_topic, topic_info
 
 log = logging.getLogger("lvyue.notices.planner")
 

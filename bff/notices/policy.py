@@ -27,8 +27,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from bff.catalog.topics import NODE_ORDER, Topic, node_topic, topic_info
 from bff.notices.reasons import Reason
-from bff.topics import NODE_ORDER, Topic, node_topic, topic_info
 
 # Stock orders skip the production nodes (contracts/supply-chain.md): MATERIAL_IN, PRODUCTION_STARTED,
 # QC_PASSED. Made-to-order (and presale) orders go through all of them.

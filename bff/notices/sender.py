@@ -56,16 +56,16 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from bff import constants
-from bff.backoff import backoff_delay
+from bff.catalog.templates_file import TemplatesFile, load_templates_file, render_data, render_page
 from bff.consent import ledger as consent_ledger
-from bff.logsafe import mask
 from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
 from bff.notices.locks import OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
-from bff.settings import Settings
-from bff.templates_file import TemplatesFile, load_templates_file, render_data, render_page
+from bff.runtime.backoff import backoff_delay
+from bff.runtime.logsafe import mask
+from bff.runtime.settings import Settings
 from bff.wechat.client import TemplateRules, UnknownTemplateError, prepare_data, wechat_client_for
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
 from bff.wechat.keywords import KeywordError

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from bff.catalog.templates_file import TemplatesFile
+from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic, topic_info
 from bff.notices import policy
 from bff.notices.policy import DecisionKind, NoticeFacts, OrderFacts, UserFacts
-from bff.templates_file import TemplatesFile
-from bff.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic, topic_info
 
 HIGH_PRIORITY = 80
 ALL_ORDER_TOPICS_TEMPLATE = "sim-all-order-topics"

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
+from bff.catalog.topics import NODE_ORDER
 from bff.models.orders import (
     DeliverySlotOffer,
     Order,
@@ -26,7 +27,6 @@ from bff.models.orders import (
     OrderReceipt,
     OrderStatus,
 )
-from bff.topics import NODE_ORDER
 
 MAX_PAGE_SIZE = 50
 PRODUCTION_NODES: tuple[str, ...] = NODE_ORDER[:3]  # stock orders skip these

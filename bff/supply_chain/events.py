@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import ClassVar, TypeAlias
 
-from bff.topics import NODE_ORDER
+from bff.catalog.topics import NODE_ORDER
 
 MAX_EVENTS = 1000
 EXCEPTION_KINDS: tuple[str, ...] = ("DELAY", "STOCKOUT", "LOGISTICS_JAM", "DAMAGED")

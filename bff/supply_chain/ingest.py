@@ -29,6 +29,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from bff import constants
+from bff.catalog.topics import NODE_ORDER
 from bff.models.orders import (
     DeliverySlotOffer,
     Order,
@@ -46,7 +47,6 @@ from bff.orders.status import derive_status, is_open
 from bff.supply_chain import events as ev
 from bff.supply_chain.scope import Scope, link_scoped_orders
 from bff.supply_chain.sql import db_time, render
-from bff.topics import NODE_ORDER
 
 log = logging.getLogger("lvyue.supply_chain")
 

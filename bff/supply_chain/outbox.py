@@ -28,8 +28,8 @@ from redis.exceptions import RedisError
 from tortoise.expressions import F, Q
 
 from bff import constants
-from bff.backoff import backoff_delay
 from bff.models.commands import CommandStatus, CommandType, OutboxCommand
+from bff.runtime.backoff import backoff_delay
 from bff.supply_chain.commands import Delivery, Outcome, post_command
 
 log = logging.getLogger("lvyue.commands")

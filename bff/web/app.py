@@ -10,15 +10,15 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from bff.db import tortoise_config
-from bff.resources import Resources, open_resources
-from bff.settings import Settings, get_settings
+from bff.catalog.templates_check import start_template_check
+from bff.runtime.db import tortoise_config
+from bff.runtime.resources import Resources, open_resources
+from bff.runtime.settings import Settings, get_settings
 from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
 from bff.web.push import wechat_push
-from bff.wechat.templates_check import start_template_check
 from schema import schema
 
 

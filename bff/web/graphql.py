@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.sessions import verify_session_token
 from schema.context import Context
 

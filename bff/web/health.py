@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from bff.health import database_ready, redis_ready
+from bff.runtime.health import database_ready, redis_ready
 
 
 async def healthz(request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bff.constants import SUPPLY_CHAIN_MAX_BODY_BYTES
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.supply_chain.events import BatchInvalid, parse_batch
 from bff.supply_chain.ingest import hand_over, ingest, payloads_of
 from bff.supply_chain.signing import SignatureError, verify

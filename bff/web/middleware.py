@@ -7,7 +7,7 @@ import time
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bff.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from bff.runtime.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 
 class MetricsMiddleware:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from bff.constants import PUSH_MAX_BODY_BYTES
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.wechat.push import PushRejected, answer_handshake, receive_push
 
 log = logging.getLogger("lvyue.web.push")

@@ -35,10 +35,10 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from bff.logsafe import mask
-from bff.resources import Resources
-from bff.settings import Settings
-from bff.templates_file import TemplateConfig, load_templates_file
+from bff.catalog.templates_file import TemplateConfig, load_templates_file
+from bff.runtime.logsafe import mask
+from bff.runtime.resources import Resources
+from bff.runtime.settings import Settings
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
 from bff.wechat.keywords import KeywordSpec, parse_template_content, shorten, validate_data
 from bff.wechat.tokens import FetchedToken, ForceRefresh, TokenCache, TokenUnavailableError

@@ -30,10 +30,10 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from bff import constants
-from bff.logsafe import mask
 from bff.models.wechat import PushEvent as PushEventRow
 from bff.models.wechat import PushEventStatus
-from bff.settings import Settings
+from bff.runtime.logsafe import mask
+from bff.runtime.settings import Settings
 from bff.wechat.crypto import ForeignAppIdError, PushCrypto, PushCryptoError, sha1_signature
 from bff.wechat.events import (
     CHANGE_EVENT,

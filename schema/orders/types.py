@@ -13,9 +13,9 @@ from enum import Enum
 
 import strawberry
 
+from bff.catalog.topics import NODE_ORDER, NODE_TITLES
 from bff.models.orders import DecidedBy, DeliverySlotOffer, Order, OrderExceptionLink, OrderStatus
 from bff.orders import queries
-from bff.topics import NODE_ORDER, NODE_TITLES
 from schema.context import Info
 from schema.notices import loaders as notice_loaders
 from schema.orders import loaders

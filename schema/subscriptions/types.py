@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import strawberry
 
+from bff.catalog.topics import TOPICS, TopicCategory
 from bff.consent.center import SubscriptionCenter, TopicRow
 from bff.consent.preferences import QuietHours
 from bff.consent.requests import SubscribeAsk, SubscribeMoment
 from bff.models.consent import WeChatStatus
-from bff.topics import TOPICS, TopicCategory
 from schema.errors import UserError
 
 # The domain enums become GraphQL enums in place (strawberry.enum returns the same class), so

@@ -10,8 +10,8 @@ import httpx
 from arq.worker import Worker
 
 from bff.models import ConsentCredit, CreditSource, User
+from bff.runtime.settings import Settings
 from bff.sessions import issue_session_token
-from bff.settings import Settings
 from bff.wechat.crypto import sha1_signature
 from bff.wechat.events import PushFormat, build_event_body
 from tests.conftest import graphql

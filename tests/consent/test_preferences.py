@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from bff.catalog.topics import Topic
 from bff.consent.preferences import (
     DEFAULT_QUIET_HOURS,
     PreferencesUpdate,
@@ -14,7 +15,6 @@ from bff.consent.preferences import (
     update_preferences,
 )
 from bff.models import User
-from bff.topics import Topic
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

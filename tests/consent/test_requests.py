@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bff.catalog.templates_file import TemplatesFile, load_templates_file, loads_templates_file
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, TopicSwitch, update_preferences
 from bff.consent.requests import (
@@ -18,7 +19,6 @@ from bff.consent.requests import (
     subscribe_request,
 )
 from bff.models import Order, OrderNodeEvent, OrderStatus, SubscribeRequestLog, User, WeChatStatus
-from bff.templates_file import TemplatesFile, load_templates_file, loads_templates_file
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BUNDLED = load_templates_file()

@@ -19,7 +19,7 @@ from arq.connections import ArqRedis
 
 from bff.consent import ledger
 from bff.models import ConsentLedger, Notice, NoticeStatus, User
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
 from tests.conftest import WorkerFactory
 from tests.e2e.world import World, open_world, t, unique

@@ -21,7 +21,7 @@ from arq.connections import ArqRedis
 from bff.models import ConsentLedger, Notice, NoticeStatus
 from bff.notices.sender import ASSUMED_SENT
 from bff.notices.sweeper import sweep
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
 from tests.conftest import WorkerFactory
 from tests.e2e.world import open_world, t, unique

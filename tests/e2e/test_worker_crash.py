@@ -34,13 +34,13 @@ import pytest
 from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
+from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import ConsentLedger, Notice, NoticeStatus, User
 from bff.notices.open_tokens import verify_open_token
 from bff.notices.sender import ASSUMED_SENT, enqueue_send
 from bff.notices.sweeper import sweep
-from bff.settings import Settings
-from bff.topics import Topic, topic_info
+from bff.runtime.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("db")]
 

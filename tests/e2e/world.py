@@ -24,8 +24,8 @@ from arq.worker import Worker
 from bff.models import Notice, NoticeStatus
 from bff.notices.open_tokens import verify_open_token
 from bff.notices.sender import SendPolicy
-from bff.resources import Resources
-from bff.settings import Settings
+from bff.runtime.resources import Resources
+from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
 from bff.supply_chain.signing import signed_headers
 from tasks.worker import FUNCTIONS

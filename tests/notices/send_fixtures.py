@@ -11,11 +11,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.sender import NoticeSender, SendPolicy, templates_file
-from bff.settings import Settings
-from bff.topics import Topic, topic_info
+from bff.runtime.settings import Settings
 
 ORDER_PROGRESS = "tmpl-order-progress-0001"
 ORDER_SHIPPING = "tmpl-order-shipping-0001"

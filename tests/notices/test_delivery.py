@@ -9,7 +9,7 @@ from arq.connections import ArqRedis
 
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.delivery import SentEventMatch, record_sent_event, settle_unknown_outcomes
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.wechat.errors import WeChatTransportError
 from bff.wechat.events import SentEvent
 from tests.notices.send_fixtures import (

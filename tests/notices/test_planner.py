@@ -15,6 +15,8 @@ from arq.jobs import Job, JobStatus
 from tortoise.context import TortoiseContext
 
 from bff import constants
+from bff.catalog.templates_file import TemplatesFile, load_templates_file, loads_templates_file
+from bff.catalog.topics import TOPICS, Topic, TopicCategory
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, TopicSwitch, set_main_switch, update_preferences
 from bff.models import Notice, NoticeStatus, User
@@ -23,8 +25,6 @@ from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, plan_dra
 from bff.notices.reasons import Reason
 from bff.supply_chain import builders as b
 from bff.supply_chain.ingest import ingest_body
-from bff.templates_file import TemplatesFile, load_templates_file, loads_templates_file
-from bff.topics import TOPICS, Topic, TopicCategory
 from tests.conftest import WorkerFactory
 from tests.querycount import count_queries
 

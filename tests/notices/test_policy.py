@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, TopicCategory
 from bff.notices.policy import (
     Decision,
     DecisionKind,
@@ -22,7 +23,6 @@ from bff.notices.policy import (
     kept_for_ahead,
 )
 from bff.notices.reasons import Reason
-from bff.topics import NODE_ORDER, TOPICS, Topic, TopicCategory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 10:00 in Shanghai: outside the usual quiet hours.

@@ -16,7 +16,7 @@ from bff.models import Notice, NoticeStatus
 from bff.notices.locks import acquire_openid_lock
 from bff.notices.open_tokens import verify_open_token
 from bff.notices.sender import SendOutcome, next_day_at
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.wechat.errors import WeChatAPIError, WeChatTransportError
 from tests.notices.send_fixtures import (
     ORDER_PROGRESS,

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 
 import pytest
 
+from bff.catalog.templates_file import load_templates_file
+from bff.catalog.topics import Topic
 from bff.notices import policy
 from bff.notices.policy import Decision, NoticeFacts, UserFacts
 from bff.notices.reasons import Reason
 from bff.notices.simulation import SimConfig, all_order_topics_on_one_template, simulate, template_map
-from bff.templates_file import load_templates_file
-from bff.topics import Topic
 
 SMALL = SimConfig(users=400, seed=7)
 BUNDLED = template_map(load_templates_file())

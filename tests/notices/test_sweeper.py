@@ -16,7 +16,7 @@ from bff.constants import JOB_SEND_NOTICE
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.sender import NoticeSender, enqueue_send, send_job_id
 from bff.notices.sweeper import sweep
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.wechat.errors import WeChatTransportError
 from tests.conftest import WorkerFactory
 from tests.notices.send_fixtures import (

@@ -19,7 +19,7 @@ from tortoise.context import TortoiseContext
 from bff import constants
 from bff.models import CommandStatus, DecidedBy, OrderStatus, OutboxCommand
 from bff.orders.decisions import confirm_receipt
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.supply_chain import commands
 from bff.supply_chain.commands import Outcome, classify_status, encode_body, parse_retry_after
 from bff.supply_chain.outbox import (

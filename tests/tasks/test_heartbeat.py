@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
-from bff.heartbeat import latest_beat
-from bff.resources import Resources
+from bff.runtime.heartbeat import latest_beat
+from bff.runtime.resources import Resources
 from tests.conftest import WorkerFactory
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 
 
 async def test_healthz_answers_while_the_process_is_up(client: httpx.AsyncClient) -> None:

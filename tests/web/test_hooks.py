@@ -12,7 +12,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bff.models import Order, OrderNodeEvent, OrderStatus, SupplyChainEvent
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.supply_chain import builders as b
 from bff.supply_chain.signing import signed_headers
 from tests.conftest import WorkerFactory

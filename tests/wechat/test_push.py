@@ -10,7 +10,7 @@ from tortoise.context import TortoiseContext
 
 from bff.models import PushEvent as PushEventRow
 from bff.models import PushEventStatus
-from bff.settings import Settings, load_settings
+from bff.runtime.settings import Settings, load_settings
 from bff.wechat.crypto import PushCrypto, generate_encoding_aes_key, sha1_signature
 from bff.wechat.events import (
     ChangeEvent,

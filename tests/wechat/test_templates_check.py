@@ -16,9 +16,9 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from bff.settings import Settings
-from bff.templates_file import load_templates_file
-from bff.wechat.templates_check import check_templates, describe, warn_template_differences
+from bff.catalog.templates_check import check_templates, describe, warn_template_differences
+from bff.catalog.templates_file import load_templates_file
+from bff.runtime.settings import Settings
 from tests.wechat.client_harness import SANDBOX_BASE, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

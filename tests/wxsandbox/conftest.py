@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bff.templates_file import TemplateConfig
+from bff.catalog.templates_file import TemplateConfig
 from wxsandbox import defaults
 from wxsandbox.app import create_sandbox_app
 from wxsandbox.config import SandboxConfig

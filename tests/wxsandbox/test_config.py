@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bff import dev_defaults
+from bff.runtime import dev_defaults
 from bff.wechat.events import PushFormat
 from wxsandbox import __main__ as cli
 from wxsandbox.config import SandboxConfig, SandboxConfigError

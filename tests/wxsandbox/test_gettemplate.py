@@ -38,7 +38,7 @@ async def test_template_list_refuses_post(sandbox: Harness) -> None:
 
 def test_every_example_value_passes_its_keyword_rule() -> None:
     # given a template with one keyword of every kind WeChat knows
-    from bff.templates_file import TemplateConfig
+    from bff.catalog.templates_file import TemplateConfig
     from bff.wechat.keywords import KINDS, keyword_rule_violation
     from wxsandbox.templates import from_template_config
 

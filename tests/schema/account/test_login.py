@@ -14,9 +14,9 @@ from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
 from bff.models import User
-from bff.resources import Resources
+from bff.runtime.resources import Resources
+from bff.runtime.settings import Settings
 from bff.sessions import SESSION_TTL, issue_session_token, verify_session_token
-from bff.settings import Settings
 from bff.web.app import create_app
 from tests.conftest import graphql
 from tests.wechat.client_harness import SANDBOX_BASE, SandboxHarness, running_sandbox

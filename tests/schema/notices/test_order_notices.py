@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from bff.catalog.topics import Topic
 from bff.models import Notice, NoticeStatus
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.supply_chain import builders as b
 from bff.supply_chain.ingest import ingest_body
-from bff.topics import Topic
 from tests.conftest import graphql
 from tests.notices.send_fixtures import make_notice, make_user
 from tests.schema.notices.test_record_notice_open import session

@@ -10,7 +10,7 @@ import pytest
 from bff.models import NoticeOpen, User
 from bff.notices.engagement import open_hour_histogram, record_notice_open
 from bff.notices.open_tokens import issue_open_token
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.sessions import issue_session_token
 from tests.conftest import graphql
 from tests.notices.send_fixtures import make_notice, make_user

@@ -11,7 +11,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from bff.models import User
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from bff.sessions import issue_session_token
 from bff.supply_chain import builders as b
 from bff.supply_chain.ingest import ingest_body

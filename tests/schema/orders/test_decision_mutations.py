@@ -14,7 +14,7 @@ from arq.connections import ArqRedis
 from arq.worker import Worker
 
 from bff.models import CommandStatus, OutboxCommand, User
-from bff.settings import Settings
+from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
 from bff.supply_chain.outbox import RetryPolicy
 from tasks.deadlines import apply_deadline_defaults

@@ -8,7 +8,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from bff.models import User
-from bff.resources import Resources
+from bff.runtime.resources import Resources
 from schema import schema
 from schema.context import Context
 from tests.schema.subscriptions.documents import Run

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from bff.catalog.templates_file import load_templates_file
 from bff.models import SubscribeRequestLog, User
-from bff.templates_file import load_templates_file
 from tests.schema.subscriptions.documents import SUBSCRIBE_REQUEST, Run
 
 

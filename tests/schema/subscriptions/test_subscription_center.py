@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from bff.catalog.templates_file import load_templates_file
+from bff.catalog.topics import TOPICS
 from bff.consent import ledger
 from bff.models import TopicPreference, User
-from bff.templates_file import load_templates_file
-from bff.topics import TOPICS
 from tests.querycount import count_queries
 from tests.schema.subscriptions.documents import CENTER, Run, by_key
 
@@ -22,7 +22,7 @@ async def test_a_new_user_sees_every_topic_on_with_the_defaults(run: Run, user: 
     # when
     center = (await run(CENTER, viewer=user))["subscriptionCenter"]
 
-    # then every topic of the bundled templates file is there, in the order of bff.topics
+    # then every topic of the bundled templates file is there, in the order of bff.catalog.topics
     carried = load_templates_file().topics
     assert [t["key"] for t in center["topics"]] == [str(key) for key in TOPICS if key in carried]
     assert all(

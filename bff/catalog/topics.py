@@ -2,7 +2,7 @@
 
 A topic is *what* a notice is about (an order reached a node, an exception needs a decision,
 a consumable is about to run out). The WeChat template that carries it is configured
-separately (``bff.templates_file``); several topics may share one template.
+separately (``bff.catalog.templates_file``); several topics may share one template.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import httpx
 from arq.connections import ArqRedis
 
-from bff.redis import create_arq_pool, resolve_redis_url
-from bff.settings import Settings
+from bff.runtime.redis import create_arq_pool, resolve_redis_url
+from bff.runtime.settings import Settings
 
 # WeChat asks for answers within seconds; a stuck connection must not hold a job for minutes.
 HTTP_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)

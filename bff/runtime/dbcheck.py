@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tortoise.context import TortoiseContext
 
-from bff.db import sqlite_path, tortoise_config
-from bff.settings import SettingsError
+from bff.runtime.db import sqlite_path, tortoise_config
+from bff.runtime.settings import SettingsError
 
 CONNECT_TIMEOUT_S = 5.0
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
-from bff.settings import Settings
-from bff.templates_file import TemplatesFile, diff_against_wechat, load_templates_file
+from bff.catalog.templates_file import TemplatesFile, diff_against_wechat, load_templates_file
+from bff.runtime.settings import Settings
 from bff.wechat.client import WeChatClient, wechat_client_for
 from bff.wechat.errors import WeChatAPIError, WeChatTransportError
 

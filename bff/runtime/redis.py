@@ -9,8 +9,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bff.embedded_redis import ensure_embedded_redis
-from bff.settings import Settings
+from bff.runtime.embedded_redis import ensure_embedded_redis
+from bff.runtime.settings import Settings
 
 
 def resolve_redis_url(settings: Settings) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from bff.topics import Topic
+from bff.catalog.topics import Topic
 from bff.wechat.keywords import KeywordSpec, keyword_rule_violation, parse_template_content
 
 # name → what the engine puts there (example).

@@ -9,7 +9,7 @@ from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.writer import MigrationWriter, format_migration_name
 
-from bff.db import tortoise_config
+from bff.runtime.db import tortoise_config
 
 
 async def apply_migrations(database_url: str, progress: Callable[[str], None] | None = None) -> None:

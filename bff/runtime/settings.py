@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from bff import dev_defaults as sandbox_defaults
+from bff.runtime import dev_defaults as sandbox_defaults
 
 Environment = Literal["production", "development", "test"]
 

@@ -1,0 +1,1 @@
+"""The catalog: topics, the templates file and the supply-chain node vocabulary."""

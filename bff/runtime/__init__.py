@@ -1,0 +1,1 @@
+"""Runtime: settings, database, Redis, health, metrics and the other plumbing every process shares."""
