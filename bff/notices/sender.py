@@ -280,19 +280,19 @@ async def settle_sending(
     two callers racing for the same notice exactly one moves it. True when this caller did."""
     filters = {"id": notice_id, "status": NoticeStatus.SENDING, **(extra_filters or {})}
     async with in_transaction():
-        row = await Notice.filter(**filters).first().values("user_id", "template_id", "unit_reserved_at")
+        # Lock the row before deciding: a worker's reservation (its own transaction) has either
+        # committed by now or waits for this one, so the unit_reserved read here is the one moved.
+        # Without the lock, a reservation committing between a read and the UPDATE re-queued the
+        # notice still marked as holding a unit that nobody gave back (PostgreSQL; the next send
+        # then reserved a second one).
+        row = await Notice.filter(**filters).select_for_update().first()
         if row is None:
             return False
-        if give_back:
-            moved = await Notice.filter(**filters, unit_reserved=True).update(
-                **changes, unit_reserved=False, unit_reserved_at=None
-            )
-            if moved:
-                await ledger.release_unit(
-                    row["user_id"], row["template_id"], reserved_at=row["unit_reserved_at"]
-                )
-                return True
-        moved = await Notice.filter(**filters).update(**changes)
+        holds_unit = give_back and row.unit_reserved
+        fields = {**changes, "unit_reserved": False, "unit_reserved_at": None} if holds_unit else changes
+        moved = await Notice.filter(**filters).update(**fields)
+        if moved and holds_unit:
+            await ledger.release_unit(row.user_id, row.template_id, reserved_at=row.unit_reserved_at)
         return moved == 1
 
 
