@@ -12,8 +12,11 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    notice's open token; shortened and validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
 5. One consent unit is reserved and the notice marked as holding it, in one transaction; none
    left → SUPPRESSED (NO_UNITS).
-6. ``call_started_at`` is committed, then WeChat is called. The answer decides (by the client
-   error's ``action``, wechat-platform.md §11):
+6. WeChat is called. ``call_started_at`` is committed by the client's ``before_send`` hook, once
+   the access token is at hand and right before the send request is written: a failed token fetch
+   or a job cancelled while waiting for another process's token refresh sent nothing, so the
+   notice is retried with its unit given back, never treated as outcome-unknown. The answer
+   decides (by the client error's ``action``, wechat-platform.md §11):
 
    ========================== =======================================================================
    OK                         SENT, msgid, sent_at; the unit stays spent
@@ -166,6 +169,7 @@ class SendClient(Protocol):
         page: str | None,
         miniprogram_state: str,
         lang: str = "zh_CN",
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> SendResultLike: ...
 
 
@@ -434,12 +438,18 @@ class NoticeSender:
         if not await self._reserve(claim):
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=False, reason=NO_UNITS)
 
-        claim.call_started_at = self.clock()
-        started = await Notice.filter(
-            id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
-        ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
-        if not started:
-            raise _ClaimLost
+        async def call_starts() -> None:
+            # Committed before the send request is written, and only then (not before the token
+            # fetch): from here on WeChat may have sent the card.
+            if claim.call_started_at is not None:
+                return  # the one retry after a token refresh
+            claim.call_started_at = self.clock()
+            started = await Notice.filter(
+                id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
+            ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
+            if not started:
+                raise _ClaimLost
+
         try:
             result = await self.client.send_subscribe_message(
                 openid=openid,
@@ -447,6 +457,7 @@ class NoticeSender:
                 data=data,
                 page=page,
                 miniprogram_state=self.miniprogram_state,
+                before_send=call_starts,
             )
         except (WeChatAPIError, WeChatTransportError) as exc:
             return await self._call_failed(claim, exc, openid)
@@ -524,6 +535,8 @@ class NoticeSender:
         self, claim: _Claim, exc: WeChatAPIError | WeChatTransportError, openid: str
     ) -> SendOutcome:
         action = exc.action
+        if action is Action.OUTCOME_UNKNOWN and claim.call_started_at is None:
+            action = Action.TRANSPORT  # failed before the send request was written: nothing went out
         errcode = exc.errcode if isinstance(exc, WeChatAPIError) else None
         detail = exc.errmsg if isinstance(exc, WeChatAPIError) else exc.detail
         log.info(
