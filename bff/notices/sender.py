@@ -8,8 +8,10 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    it, the run ends with ``retry_in`` a short jittered wait and the notice untouched (QUEUED).
 3. Claim: ONE conditional UPDATE ``QUEUED → SENDING`` (``attempts + 1``). Zero rows: another
    worker has it, or it is settled; the run ends. Only the claimer goes on.
-4. Expired → SUPPRESSED (EXPIRED). Keywords rendered from the templates file, the page with the
-   notice's open token; shortened and validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
+4. Expired → SUPPRESSED (EXPIRED). A stopped template or a user whose openid WeChat called
+   invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). Keywords
+   rendered from the templates file, the page with the notice's open token; shortened and
+   validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
 5. One consent unit is reserved and the notice marked as holding it, in one transaction; none
    left → SUPPRESSED (NO_UNITS).
 6. WeChat is called. ``call_started_at`` is committed by the client's ``before_send`` hook, once
@@ -28,6 +30,9 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
                               resent (bff/notices/delivery.py settles it)
    anything else              unit given back, FAILED with the action as reason, errcode and errmsg
    ========================== =======================================================================
+
+   Then the §11 side action (bff/notices/stops.py ``after_refusal``): a TEMPLATE_BUG stops the
+   template and alerts operators, 40003 flags the user, 45009 and credential failures alert.
 
 Every state change is a conditional UPDATE on the notice row (``WHERE status = 'SENDING'`` …) in
 the same transaction as its ledger change, so a sweeper and a late worker can never both give a
@@ -65,6 +70,7 @@ from bff.logsafe import mask
 from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
+from bff.notices import stops
 from bff.notices.locks import OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
 from bff.settings import Settings
@@ -415,6 +421,12 @@ class NoticeSender:
         now = self.clock()
         if notice.expires_at is not None and notice.expires_at <= now:
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=EXPIRED)
+        blocked = await stops.send_blocker(claim.user_id, claim.template_id)
+        if blocked is not None:
+            reason, why = blocked
+            return await self._settle(
+                claim, NoticeStatus.SUPPRESSED, give_back=True, reason=reason, detail=why
+            )
 
         template = self.templates.by_id(notice.template_id)
         if template is None:
@@ -610,18 +622,27 @@ class NoticeSender:
                 scheduled_for=when,
                 call_started_at=None,
             )
+            await self._side_action(claim, exc)
             return SendOutcome(
                 NoticeStatus.SCHEDULED, DEFERRED_DAILY_LIMIT, retry_in=(when - self.clock()).total_seconds()
             )
         # TEMPLATE_BUG, DATA_BUG, DROP_RECIPIENT, CREDENTIALS, REFRESH_TOKEN (the client already
         # refreshed once), RELOGIN: sending again as-is cannot work.
-        return await self._settle(
+        outcome = await self._settle(
             claim,
             NoticeStatus.FAILED,
             give_back=True,
             reason=action.value.upper(),
             errcode=errcode,
             detail=detail,
+        )
+        await self._side_action(claim, exc)
+        return outcome
+
+    async def _side_action(self, claim: _Claim, exc: WeChatAPIError | WeChatTransportError) -> None:
+        """§11's action beyond this notice (stop the template, flag the user, alert), once settled."""
+        await stops.after_refusal(
+            exc, user_id=claim.user_id, template_id=claim.template_id, notice_id=claim.id, now=self.clock()
         )
 
 
