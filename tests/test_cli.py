@@ -101,6 +101,7 @@ def test_stops_clear_user_lets_sends_to_a_flagged_user_be_tried_again(tmp_path: 
     assert "1 user(s) flagged" in listed.stdout
     assert cleared.returncode == 0, cleared.stderr
     with sqlite3.connect(tmp_path / "flagged.sqlite3") as db:
-        assert db.execute("SELECT openid_invalid_at FROM users WHERE openid = ?", (openid,)).fetchone() == (None,)
+        flag = db.execute("SELECT openid_invalid_at FROM users WHERE openid = ?", (openid,)).fetchone()
+    assert flag == (None,)
     assert unknown.returncode == 2 and "no user with openid" in unknown.stderr
     assert "oNOBODY_000000000000000000001" not in unknown.stderr
