@@ -8,6 +8,8 @@
   bff makemigrations [--name NAME]   write a migration for model changes
   bff seed [--if-empty]              load demo data
   bff check-templates                compare the templates file with WeChat's list (exit 1 if they differ)
+  bff stops [resume-template ID | clear-user OPENID]
+                                     sends held back by WeChat's refusals: list, or clear one
 
 Configuration problems end the command with one line naming the variable, exit status 2.
 """
@@ -106,6 +108,48 @@ def cmd_check_templates(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_stops(args: argparse.Namespace) -> None:
+    from tortoise import Tortoise
+
+    from bff.models import User
+    from bff.notices import stops
+    from bff.runtime.db import tortoise_config
+    from bff.runtime.logsafe import mask
+
+    settings = _settings()
+
+    async def run() -> str:
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        try:
+            if args.action == "resume-template":
+                if not await stops.resume_template(args.target):
+                    raise CommandError(f"stops: template {args.target} is not stopped")
+                return f"template {args.target} resumed: its notices are sent again"
+            if args.action == "clear-user":
+                user = await User.get_or_none(openid=args.target)
+                if user is None:
+                    raise CommandError(f"stops: no user with openid {mask(args.target)}")
+                if not await stops.clear_invalid_openid(user.id):
+                    raise CommandError(f"stops: user {user.id} is not flagged")
+                return f"user {user.id} cleared: their notices are sent again"
+            lines = [
+                f"template {t.template_id} stopped {t.stopped_at.isoformat()} "
+                f"after errcode {t.errcode}: {t.detail}"
+                for t in await stops.stopped_templates()
+            ]
+            flagged = await User.filter(openid_invalid_at__isnull=False).count()
+            lines.append(f"{flagged} user(s) flagged with an invalid openid (40003)")
+            return "\n".join(lines)
+        finally:
+            await Tortoise.close_connections()
+
+    if args.action != "list" and not args.target:
+        raise CommandError(
+            f"stops {args.action}: give the {'template id' if 'template' in args.action else 'openid'}"
+        )
+    print(asyncio.run(run()))
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
     from bff.devserver import run_dev
 
@@ -152,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check-templates", help="compare the templates file with WeChat's list (exit 1 if they differ)"
     ).set_defaults(func=cmd_check_templates)
+
+    stops = sub.add_parser("stops", help="sends held back by WeChat's refusals: list, or clear one")
+    stops.add_argument("action", nargs="?", default="list", choices=["list", "resume-template", "clear-user"])
+    stops.add_argument("target", nargs="?", default=None, help="template id / openid")
+    stops.set_defaults(func=cmd_stops)
 
     seed = sub.add_parser("seed", help="load demo data")
     seed.add_argument("--if-empty", action="store_true", help="only when the database has no users")

@@ -28,7 +28,10 @@ WECHAT_TOKEN_KEY = "lvyue:wechat:token"  # + ":<appid>"
 # Single-flight refresh: one process holds the lock, the others wait for the new value.
 WECHAT_TOKEN_LOCK_KEY = "lvyue:wechat:token-lock"  # + ":<appid>"
 WECHAT_TOKEN_LOCK_TTL_S = 15.0  # longer than one stable_token call (connect 3 s + read 10 s)
-WECHAT_TOKEN_WAIT_S = 20.0  # how long a caller waits for another process's refresh
+# How long a caller waits for another process's refresh before giving up with a retryable error.
+# Well under SEND_JOB_TIMEOUT_S: a send job that waited still has time for its own call (connect +
+# read timeouts, bff/runtime/resources.py), instead of arq cancelling it while it waits.
+WECHAT_TOKEN_WAIT_S = 5.0
 # Drop the cached token this long before WeChat's expiry: stable_token renews a token in its last
 # 300 s (§6.2), so the next fetch lands inside that window with 30 s to spare.
 WECHAT_TOKEN_REFRESH_MARGIN_S = 330

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,55 @@ def test_migrate_then_seed_if_empty_loads_demo_data_once(tmp_path: Path) -> None
     assert first.returncode == 0, first.stderr
     assert "demo user" in first.stdout
     assert "nothing loaded" in second.stdout
+
+
+def test_stops_lists_and_resumes_a_stopped_template_and_refuses_what_is_not_stopped(tmp_path: Path) -> None:
+    # given a database where WeChat's refusal stopped a template
+    env = dev_env(DATABASE_URL=f"sqlite://{tmp_path}/stops.sqlite3")
+    assert run_bff("migrate", env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "stops.sqlite3") as db:
+        db.execute(
+            "INSERT INTO stopped_templates (template_id, errcode, detail, stopped_at)"
+            " VALUES ('tmpl-order-progress-0001', 43107, 'template banned', '2026-11-20 01:30:00+00:00')"
+        )
+
+    # when an operator lists the stops, resumes the template, and tries once more
+    listed = run_bff("stops", env=env, cwd=tmp_path)
+    resumed = run_bff("stops", "resume-template", "tmpl-order-progress-0001", env=env, cwd=tmp_path)
+    again = run_bff("stops", "resume-template", "tmpl-order-progress-0001", env=env, cwd=tmp_path)
+    after = run_bff("stops", env=env, cwd=tmp_path)
+
+    # then the list named it, the resume cleared it, and the second resume says why it did nothing
+    assert listed.returncode == 0, listed.stderr
+    assert "template tmpl-order-progress-0001 stopped" in listed.stdout and "43107" in listed.stdout
+    assert resumed.returncode == 0 and "resumed" in resumed.stdout
+    assert again.returncode == 2
+    assert again.stderr.strip() == "bff: stops: template tmpl-order-progress-0001 is not stopped"
+    assert "tmpl-order-progress-0001" not in after.stdout
+
+
+def test_stops_clear_user_lets_sends_to_a_flagged_user_be_tried_again(tmp_path: Path) -> None:
+    # given a user WeChat answered 40003 for
+    env = dev_env(DATABASE_URL=f"sqlite://{tmp_path}/flagged.sqlite3")
+    assert run_bff("migrate", env=env, cwd=tmp_path).returncode == 0
+    openid = "oFLAGGED_user_00000000000001"
+    with sqlite3.connect(tmp_path / "flagged.sqlite3") as db:
+        db.execute(
+            "INSERT INTO users (openid, nickname, member_tier, points, region, created_at, openid_invalid_at)"
+            " VALUES (?, '', 'REGULAR', 0, '', '2026-11-20 01:00:00+00:00', '2026-11-20 01:30:00+00:00')",
+            (openid,),
+        )
+
+    # when an operator clears the user, and names an openid nobody has
+    listed = run_bff("stops", env=env, cwd=tmp_path)
+    cleared = run_bff("stops", "clear-user", openid, env=env, cwd=tmp_path)
+    unknown = run_bff("stops", "clear-user", "oNOBODY_000000000000000000001", env=env, cwd=tmp_path)
+
+    # then the flag is gone, and the unknown openid is refused without printing it in full
+    assert "1 user(s) flagged" in listed.stdout
+    assert cleared.returncode == 0, cleared.stderr
+    with sqlite3.connect(tmp_path / "flagged.sqlite3") as db:
+        flag = db.execute("SELECT openid_invalid_at FROM users WHERE openid = ?", (openid,)).fetchone()
+    assert flag == (None,)
+    assert unknown.returncode == 2 and "no user with openid" in unknown.stderr
+    assert "oNOBODY_000000000000000000001" not in unknown.stderr

@@ -2,7 +2,8 @@
 
 Shares are probabilities in 0..1 drawn from the sandbox's seedable ``random.Random``; they apply
 to ``subscribe/send`` right after its token check (WeChat fails this way before looking at the
-request). Push faults apply to every push.
+request). The ``token_*`` shares apply to the token endpoints (``/cgi-bin/token`` and
+``/cgi-bin/stable_token``) before they look at the request. Push faults apply to every push.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-_SHARES = ("system_error_share", "minute_limit_share", "concurrent_share", "timeout_share")
+_SHARES = (
+    "system_error_share",
+    "minute_limit_share",
+    "concurrent_share",
+    "timeout_share",
+    "token_server_error_share",
+    "token_not_json_share",
+    "token_timeout_share",
+)
 _MILLIS = ("send_latency_ms", "timeout_hold_ms", "push_delay_ms")
 _FLAGS = ("timeout_after_send", "duplicate_pushes")
 
@@ -31,6 +40,12 @@ class Faults:
     # delivered and, if anyone still listens, answers -1.
     timeout_after_send: bool = False
     timeout_hold_ms: int = 30_000
+    # Share of token requests answered HTTP 502 with a gateway's HTML page.
+    token_server_error_share: float = 0.0
+    # Share of token requests answered HTTP 200 with a body that is not JSON.
+    token_not_json_share: float = 0.0
+    # Share of token requests held for timeout_hold_ms before they are answered (normally).
+    token_timeout_share: float = 0.0
     # Deliver every push twice (same body, as WeChat's retries do) to exercise de-duplication.
     duplicate_pushes: bool = False
     push_delay_ms: int = 0

@@ -6,12 +6,13 @@ method answers 43001/43002 like WeChat (404 for gettemplate, §8.1).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from wxsandbox.errors import WxError, ok
@@ -25,6 +26,30 @@ from wxsandbox.shipping import (
     settlement_fields,
     upload_shipping_info,
 )
+from wxsandbox.state import SandboxState
+
+
+async def token_fault(state: SandboxState) -> Response | None:
+    """An injected failure of a token endpoint (``token_*`` faults), or None to answer normally.
+
+    A held request (``token_timeout_share``) is answered normally after ``timeout_hold_ms``, when
+    a caller with a shorter read timeout has long given up.
+    """
+    async with state.lock:
+        faults = state.faults
+        if state.roll(faults.token_server_error_share):
+            state.counters["token_fault_http_502"] += 1
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>", status_code=502)
+        if state.roll(faults.token_not_json_share):
+            state.counters["token_fault_not_json"] += 1
+            return HTMLResponse("<html><body>系统繁忙，请稍后再试</body></html>")
+        held = state.roll(faults.token_timeout_share)
+        hold_s = faults.timeout_hold_ms / 1000
+        if held:
+            state.counters["token_fault_held"] += 1
+    if held:
+        await asyncio.sleep(hold_s)
+    return None
 
 
 async def token(request: Request) -> Response:
@@ -33,6 +58,9 @@ async def token(request: Request) -> Response:
     sandbox = sandbox_of(request)
     state = sandbox.state
     query = request.query_params
+    fault = await token_fault(state)
+    if fault is not None:
+        return fault
     async with state.lock:
         state.counters["token"] += 1
         try:
@@ -54,6 +82,9 @@ async def stable_token(request: Request) -> Response:
     sandbox = sandbox_of(request)
     state = sandbox.state
     raw = await request.body()
+    fault = await token_fault(state)
+    if fault is not None:
+        return fault
     async with state.lock:
         state.counters["stable_token"] += 1
         try:

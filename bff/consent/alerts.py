@@ -1,4 +1,5 @@
-"""Alerts for operators: things only a person can fix (a banned template, a filtered request).
+"""Alerts for operators: things only a person can fix (a banned template, a filtered request,
+a template WeChat refuses, the app's daily API quota, wrong credentials).
 
 One row per fingerprint (kind + user + template): a thousand users hitting the same
 configuration error make one alert per user and template, each counting its repeats, not a
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 class AlertKind(StrEnum):
     BAN = "BAN"  # WeChat banned a template for a user (popup answer or report: `ban`)
     FILTER = "FILTER"  # WeChat filtered a template of a request: two ids with one title (config bug)
+    # Raised by a send's refusal (bff/notices/stops.py), one row per template / per app:
+    TEMPLATE_STOPPED = "TEMPLATE_STOPPED"  # 40037, 41030, 43107, 48001, 2000xx: the template is stopped
+    DAILY_API_LIMIT = "DAILY_API_LIMIT"  # 45009: sends wait for tomorrow
+    CREDENTIALS = "CREDENTIALS"  # appid / secret / IP whitelist wrong, or a refreshed token refused
 
 
 def fingerprint(kind: AlertKind, user_id: int | None, template_id: str | None) -> str:
@@ -53,6 +58,15 @@ async def raise_alert(
         ],
         ignore_conflicts=True,
     )
+
+
+async def resolve_alert(
+    kind: AlertKind, *, user_id: int | None, template_id: str | None, now: datetime | None = None
+) -> bool:
+    """Mark an open alert resolved (the operator fixed its cause); True if one was open."""
+    at = now or datetime.now(UTC)
+    key = fingerprint(kind, user_id, template_id)
+    return bool(await OpsAlert.filter(fingerprint=key, resolved_at__isnull=True).update(resolved_at=at))
 
 
 async def open_alerts(kind: AlertKind | None = None) -> list[OpsAlert]:

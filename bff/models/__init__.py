@@ -11,7 +11,7 @@ from bff.models.consent import (
     TopicPreference,
     WeChatStatus,
 )
-from bff.models.notices import Notice, NoticeOpen, NoticeStatus
+from bff.models.notices import Notice, NoticeOpen, NoticeStatus, StoppedTemplate
 from bff.models.orders import (
     DecidedBy,
     DeliverySlotOffer,
@@ -57,6 +57,7 @@ __all__ = [
     "PushEvent",
     "PushEventStatus",
     "Sku",
+    "StoppedTemplate",
     "SubscribeRequestLog",
     "SupplyChainEvent",
     "TopicPreference",

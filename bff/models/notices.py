@@ -92,3 +92,22 @@ class NoticeOpen(Model):
 
     class Meta:
         table = "notice_opens"
+
+
+class StoppedTemplate(Model):
+    """A template WeChat refused as broken: no send of it is tried until an operator clears it.
+
+    Written on a TEMPLATE_BUG answer (40037, 41030, 43107, 48001, 2000xx), see
+    bff/notices/stops.py. One row per template, kept after ``cleared_at`` for the record.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    template_id = fields.CharField(max_length=128, unique=True)
+    errcode = fields.IntField()
+    detail = fields.TextField(default="")  # WeChat's errmsg
+    notice_id = fields.BigIntField(null=True)  # the notice whose send was refused
+    stopped_at = fields.DatetimeField()
+    cleared_at = fields.DatetimeField(null=True)  # None: stopped
+
+    class Meta:
+        table = "stopped_templates"

@@ -18,6 +18,9 @@ class User(Model):
     region = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     seen_at = fields.DatetimeField(null=True)
+    # WeChat answered 40003 (invalid openid) to a send to this user: sends to them are suppressed
+    # (OPENID_INVALID) until this is cleared (bff/notices/stops.py).
+    openid_invalid_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"

@@ -8,12 +8,17 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    it, the run ends with ``retry_in`` a short jittered wait and the notice untouched (QUEUED).
 3. Claim: ONE conditional UPDATE ``QUEUED → SENDING`` (``attempts + 1``). Zero rows: another
    worker has it, or it is settled; the run ends. Only the claimer goes on.
-4. Expired → SUPPRESSED (EXPIRED). Keywords rendered from the templates file, the page with the
-   notice's open token; shortened and validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
+4. Expired → SUPPRESSED (EXPIRED). A stopped template or a user whose openid WeChat called
+   invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). Keywords
+   rendered from the templates file, the page with the notice's open token; shortened and
+   validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
 5. One consent unit is reserved and the notice marked as holding it, in one transaction; none
    left → SUPPRESSED (NO_UNITS).
-6. ``call_started_at`` is committed, then WeChat is called. The answer decides (by the client
-   error's ``action``, wechat-platform.md §11):
+6. WeChat is called. ``call_started_at`` is committed by the client's ``before_send`` hook, once
+   the access token is at hand and right before the send request is written: a failed token fetch
+   or a job cancelled while waiting for another process's token refresh sent nothing, so the
+   notice is retried with its unit given back, never treated as outcome-unknown. The answer
+   decides (by the client error's ``action``, wechat-platform.md §11):
 
    ========================== =======================================================================
    OK                         SENT, msgid, sent_at; the unit stays spent
@@ -25,6 +30,9 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
                               resent (bff/notices/delivery.py settles it)
    anything else              unit given back, FAILED with the action as reason, errcode and errmsg
    ========================== =======================================================================
+
+   Then the §11 side action (bff/notices/stops.py ``after_refusal``): a TEMPLATE_BUG stops the
+   template and alerts operators, 40003 flags the user, 45009 and credential failures alert.
 
 Every state change is a conditional UPDATE on the notice row (``WHERE status = 'SENDING'`` …) in
 the same transaction as its ledger change, so a sweeper and a late worker can never both give a
@@ -61,6 +69,7 @@ from bff.consent import ledger as consent_ledger
 from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
+from bff.notices import stops
 from bff.notices.locks import OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
 from bff.runtime.backoff import backoff_delay
@@ -166,6 +175,7 @@ class SendClient(Protocol):
         page: str | None,
         miniprogram_state: str,
         lang: str = "zh_CN",
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> SendResultLike: ...
 
 
@@ -280,19 +290,19 @@ async def settle_sending(
     two callers racing for the same notice exactly one moves it. True when this caller did."""
     filters = {"id": notice_id, "status": NoticeStatus.SENDING, **(extra_filters or {})}
     async with in_transaction():
-        row = await Notice.filter(**filters).first().values("user_id", "template_id", "unit_reserved_at")
+        # Lock the row before deciding: a worker's reservation (its own transaction) has either
+        # committed by now or waits for this one, so the unit_reserved read here is the one moved.
+        # Without the lock, a reservation committing between a read and the UPDATE re-queued the
+        # notice still marked as holding a unit that nobody gave back (PostgreSQL; the next send
+        # then reserved a second one).
+        row = await Notice.filter(**filters).select_for_update().first()
         if row is None:
             return False
-        if give_back:
-            moved = await Notice.filter(**filters, unit_reserved=True).update(
-                **changes, unit_reserved=False, unit_reserved_at=None
-            )
-            if moved:
-                await ledger.release_unit(
-                    row["user_id"], row["template_id"], reserved_at=row["unit_reserved_at"]
-                )
-                return True
-        moved = await Notice.filter(**filters).update(**changes)
+        holds_unit = give_back and row.unit_reserved
+        fields = {**changes, "unit_reserved": False, "unit_reserved_at": None} if holds_unit else changes
+        moved = await Notice.filter(**filters).update(**fields)
+        if moved and holds_unit:
+            await ledger.release_unit(row.user_id, row.template_id, reserved_at=row.unit_reserved_at)
         return moved == 1
 
 
@@ -411,6 +421,12 @@ class NoticeSender:
         now = self.clock()
         if notice.expires_at is not None and notice.expires_at <= now:
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=EXPIRED)
+        blocked = await stops.send_blocker(claim.user_id, claim.template_id)
+        if blocked is not None:
+            reason, why = blocked
+            return await self._settle(
+                claim, NoticeStatus.SUPPRESSED, give_back=True, reason=reason, detail=why
+            )
 
         template = self.templates.by_id(notice.template_id)
         if template is None:
@@ -434,12 +450,18 @@ class NoticeSender:
         if not await self._reserve(claim):
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=False, reason=NO_UNITS)
 
-        claim.call_started_at = self.clock()
-        started = await Notice.filter(
-            id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
-        ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
-        if not started:
-            raise _ClaimLost
+        async def call_starts() -> None:
+            # Committed before the send request is written, and only then (not before the token
+            # fetch): from here on WeChat may have sent the card.
+            if claim.call_started_at is not None:
+                return  # the one retry after a token refresh
+            claim.call_started_at = self.clock()
+            started = await Notice.filter(
+                id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
+            ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
+            if not started:
+                raise _ClaimLost
+
         try:
             result = await self.client.send_subscribe_message(
                 openid=openid,
@@ -447,6 +469,7 @@ class NoticeSender:
                 data=data,
                 page=page,
                 miniprogram_state=self.miniprogram_state,
+                before_send=call_starts,
             )
         except (WeChatAPIError, WeChatTransportError) as exc:
             return await self._call_failed(claim, exc, openid)
@@ -524,6 +547,8 @@ class NoticeSender:
         self, claim: _Claim, exc: WeChatAPIError | WeChatTransportError, openid: str
     ) -> SendOutcome:
         action = exc.action
+        if action is Action.OUTCOME_UNKNOWN and claim.call_started_at is None:
+            action = Action.TRANSPORT  # failed before the send request was written: nothing went out
         errcode = exc.errcode if isinstance(exc, WeChatAPIError) else None
         detail = exc.errmsg if isinstance(exc, WeChatAPIError) else exc.detail
         log.info(
@@ -597,18 +622,27 @@ class NoticeSender:
                 scheduled_for=when,
                 call_started_at=None,
             )
+            await self._side_action(claim, exc)
             return SendOutcome(
                 NoticeStatus.SCHEDULED, DEFERRED_DAILY_LIMIT, retry_in=(when - self.clock()).total_seconds()
             )
         # TEMPLATE_BUG, DATA_BUG, DROP_RECIPIENT, CREDENTIALS, REFRESH_TOKEN (the client already
         # refreshed once), RELOGIN: sending again as-is cannot work.
-        return await self._settle(
+        outcome = await self._settle(
             claim,
             NoticeStatus.FAILED,
             give_back=True,
             reason=action.value.upper(),
             errcode=errcode,
             detail=detail,
+        )
+        await self._side_action(claim, exc)
+        return outcome
+
+    async def _side_action(self, claim: _Claim, exc: WeChatAPIError | WeChatTransportError) -> None:
+        """§11's action beyond this notice (stop the template, flag the user, alert), once settled."""
+        await stops.after_refusal(
+            exc, user_id=claim.user_id, template_id=claim.template_id, notice_id=claim.id, now=self.clock()
         )
 
 

@@ -6,7 +6,9 @@ development and tests); the client does not know which one it talks to.
 Failures are raised, never returned: ``WeChatAPIError`` when WeChat answered a non-zero
 ``errcode`` (its ``.action`` follows the §11 table; errcode, errmsg and request id are kept) and
 ``WeChatTransportError`` when no usable answer came (``outcome_unknown`` tells whether the request
-may have been processed). Token problems (40001 / 40014 / 42001) are handled here: the failed
+may have been processed). Only a request to the protected API itself can be outcome-unknown: a
+failed token fetch (timeout, 5xx, an answer that is not JSON) raises ``outcome_unknown=False``,
+since the call it was for never went out. Token problems (40001 / 40014 / 42001) are handled here: the failed
 token is dropped from the cache if it is still the cached one, a fresh token is fetched in normal
 mode and the call is retried once. If normal mode hands back the very token WeChat just refused,
 one ``force_refresh`` is tried, within WeChat's 30 s / 20-a-day rule.
@@ -26,7 +28,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -46,6 +48,7 @@ from bff.wechat.tokens import FetchedToken, ForceRefresh, TokenCache, TokenUnava
 __all__ = [
     "LANGS",
     "MINIPROGRAM_STATES",
+    "BeforeRequest",
     "SendResult",
     "Session",
     "TemplateRules",
@@ -94,6 +97,9 @@ class _RedactSecretsFilter(logging.Filter):
             record.args = tuple(_redact(str(a)) if isinstance(a, httpx.URL | str) else a for a in record.args)
         return True
 
+
+# Awaited right before a request to a token-protected API goes out (see send_subscribe_message).
+BeforeRequest = Callable[[], Awaitable[None]]
 
 _httpx_logger = logging.getLogger("httpx")
 if not any(isinstance(f, _RedactSecretsFilter) for f in _httpx_logger.filters):
@@ -280,16 +286,20 @@ class WeChatClient:
         return answer
 
     async def _fetch_token(self, *, force_refresh: bool) -> FetchedToken:
-        answer = await self._request(
-            API_STABLE_TOKEN,
-            "POST",
-            body={
-                "grant_type": "client_credential",
-                "appid": self._appid,
-                "secret": self._secret,
-                "force_refresh": force_refresh,
-            },
-        )
+        try:
+            answer = await self._request(
+                API_STABLE_TOKEN,
+                "POST",
+                body={
+                    "grant_type": "client_credential",
+                    "appid": self._appid,
+                    "secret": self._secret,
+                    "force_refresh": force_refresh,
+                },
+            )
+        except WeChatTransportError as exc:
+            # Whether stable_token processed it or not, the call the token was for did not go out.
+            raise WeChatTransportError(api=exc.api, detail=exc.detail, outcome_unknown=False) from None
         value = answer.get("access_token")
         expires_in = answer.get("expires_in")
         if (
@@ -337,10 +347,16 @@ class WeChatClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        before_request: BeforeRequest | None = None,
     ) -> dict[str, Any]:
-        """Call a token-protected API; on a token error refresh and retry exactly once."""
+        """Call a token-protected API; on a token error refresh and retry exactly once.
+
+        ``before_request`` is awaited with the token at hand, right before each request to ``api``.
+        """
         token = await self.access_token()
         try:
+            if before_request is not None:
+                await before_request()
             return await self._request(
                 api, method, params={**(params or {}), "access_token": token}, body=body
             )
@@ -356,6 +372,8 @@ class WeChatClient:
                 raise first_error
             fresh = forced
         log.info("%s: retrying once with a refreshed access_token after errcode %d", api, first_error.errcode)
+        if before_request is not None:
+            await before_request()
         return await self._request(api, method, params={**(params or {}), "access_token": fresh}, body=body)
 
     # -- APIs -----------------------------------------------------------------------------------
@@ -400,9 +418,16 @@ class WeChatClient:
         page: str | None,
         miniprogram_state: str,
         lang: str = "zh_CN",
+        before_send: BeforeRequest | None = None,
     ) -> SendResult:
         """subscribeMessage.send (§1). Values are shortened and validated first (KeywordError,
-        UnknownTemplateError and ValueError are raised before any request)."""
+        UnknownTemplateError and ValueError are raised before any request).
+
+        ``before_send`` is awaited once the access token is at hand, right before the send request
+        is written (and again before the one retry after a token refresh): whatever fails or is
+        cancelled before it — the token fetch, the wait for another process's refresh — sent
+        nothing. The notice sender commits ``call_started_at`` there.
+        """
         if not openid:
             raise ValueError("openid must not be empty")
         if miniprogram_state not in MINIPROGRAM_STATES:
@@ -421,7 +446,7 @@ class WeChatClient:
         }
         if page:
             body["page"] = page
-        answer = await self._with_token(API_SEND, "POST", body=body)
+        answer = await self._with_token(API_SEND, "POST", body=body, before_request=before_send)
         result = SendResult(msgid=_msgid(answer.get("msgid")), data=MappingProxyType(values))
         log.info("sent %s to %s (msgid %s)", template_id, mask(openid), result.msgid or "-")
         return result

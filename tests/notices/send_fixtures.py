@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, SendPolicy, templates_file
+from bff.notices.sender import NoticeSender, SendClient, SendPolicy, templates_file
 from bff.runtime.settings import Settings
 
 ORDER_PROGRESS = "tmpl-order-progress-0001"
@@ -98,7 +98,8 @@ Step = BaseException | str | Callable[[SentCall], Awaitable[Any]]
 class FakeClient:
     """Answers each send with the next scripted step: a msgid, an exception to raise, or a coroutine
     function (called with the request; its return value is the msgid, or it raises). Past the
-    script every send succeeds with a fresh msgid."""
+    script every send succeeds with a fresh msgid. Like the real client it awaits ``before_send``
+    first: every scripted step happens after the send request was written."""
 
     script: list[Step] = field(default_factory=list)
     calls: list[SentCall] = field(default_factory=list)
@@ -113,7 +114,10 @@ class FakeClient:
         page: str | None,
         miniprogram_state: str,
         lang: str = "zh_CN",
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> FakeResult:
+        if before_send is not None:
+            await before_send()
         call = SentCall(openid, template_id, dict(data), page)
         self.calls.append(call)
         await asyncio.sleep(0)
@@ -129,7 +133,7 @@ class FakeClient:
 def make_sender(
     settings: Settings,
     redis: Redis,
-    client: FakeClient,
+    client: SendClient,
     *,
     policy: SendPolicy = FAST_POLICY,
     cls: type[NoticeSender] = NoticeSender,

@@ -8,16 +8,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
+from bff import constants
 from bff.models import Notice, NoticeStatus
 from bff.notices.locks import acquire_openid_lock
 from bff.notices.open_tokens import verify_open_token
 from bff.notices.sender import SendOutcome, next_day_at
+from bff.notices.sweeper import sweep
+from bff.runtime.resources import HTTP_TIMEOUT
 from bff.runtime.settings import Settings
 from bff.wechat.errors import WeChatAPIError, WeChatTransportError
+from bff.wechat.tokens import TokenCache
 from tests.notices.send_fixtures import (
     ORDER_PROGRESS,
     FakeClient,
@@ -29,6 +34,8 @@ from tests.notices.send_fixtures import (
     remaining,
     utcnow,
 )
+from tests.wechat.client_harness import DeadlineASGITransport, running_sandbox
+from wxsandbox import defaults
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -572,3 +579,89 @@ async def test_a_sent_event_that_arrives_before_the_answer_leaves_one_sent_notic
         "success",
     )
     assert await remaining(user) == 0
+
+
+# --- failures before the send request (the access token) -------------------------------------
+
+TOKEN_FAULTS = {
+    "token endpoint times out": {"token_timeout_share": 1.0, "timeout_hold_ms": 3000},
+    "token endpoint answers 502": {"token_server_error_share": 1.0},
+    "token endpoint answers no JSON": {"token_not_json_share": 1.0},
+}
+
+
+@pytest.mark.parametrize("faults", TOKEN_FAULTS.values(), ids=TOKEN_FAULTS.keys())
+async def test_a_failed_token_fetch_retries_the_notice_with_its_unit_back(
+    settings: Settings, arq_pool: ArqRedis, faults: dict[str, Any]
+) -> None:
+    async with running_sandbox(
+        transport=DeadlineASGITransport, http_timeout=httpx.Timeout(5.0, read=0.3)
+    ) as sb:
+        # given a user with one unit, and WeChat's token endpoint failing this way
+        user = await make_user(units={ORDER_PROGRESS: 1})
+        await sb.subscribe(user.openid, {ORDER_PROGRESS: "accept"}, push=False)
+        notice = await make_notice(user)
+        await sb.faults(**faults)
+        sender = make_sender(settings, arq_pool, sb.client(arq_pool))
+
+        # when the notice's job runs
+        outcome = await sender.send(notice.id)
+
+        # then nothing reached WeChat: the notice is queued for a retry with its unit back
+        assert outcome.status is NoticeStatus.QUEUED and outcome.retry_in is not None
+        await notice.refresh_from_db()
+        assert notice.status is NoticeStatus.QUEUED and not notice.unit_reserved
+        assert notice.call_started_at is None and notice.outcome_unknown_at is None
+        assert await remaining(user) == 1
+        assert await sb.inbox() == []
+
+        # and long after the outcome timeout the sweeper has not counted it as sent
+        report = await sweep(arq_pool, now=utcnow() + timedelta(hours=1), outcome_timeout=timedelta(0))
+        assert report.assumed_sent == 0
+
+        # and once the token endpoint works again the retry sends it, spending the unit once
+        await sb.faults(**dict.fromkeys(faults, 0))
+        assert (await sender.send(notice.id)).status is NoticeStatus.SENT
+        assert len(await sb.inbox(user.openid)) == 1
+        assert await remaining(user) == 0
+
+
+async def test_a_job_cancelled_while_another_process_refreshes_the_token_puts_the_notice_back(
+    settings: Settings, arq_pool: ArqRedis
+) -> None:
+    async with running_sandbox() as sb:
+        # given another process is refreshing the access token (it holds the lock, nothing cached)
+        user = await make_user(units={ORDER_PROGRESS: 1})
+        await sb.subscribe(user.openid, {ORDER_PROGRESS: "accept"}, push=False)
+        notice = await make_notice(user)
+        await arq_pool.set(f"{constants.WECHAT_TOKEN_LOCK_KEY}:{defaults.APPID}", "other", px=60_000)
+        waiting = asyncio.Event()
+
+        class WatchedTokens(TokenCache):
+            async def get(self, fetch: Any) -> str:
+                waiting.set()
+                return await super().get(fetch)
+
+        client = sb.client(arq_pool, token_cache=WatchedTokens(arq_pool, defaults.APPID))
+        task = asyncio.create_task(make_sender(settings, arq_pool, client).send(notice.id))
+        await asyncio.wait_for(waiting.wait(), 5)
+
+        # when the job is cancelled while it waits for that token (arq's job timeout)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        # then the notice is QUEUED again, holding nothing, and nothing was sent
+        await notice.refresh_from_db()
+        assert notice.status is NoticeStatus.QUEUED and not notice.unit_reserved
+        assert notice.call_started_at is None and notice.outcome_unknown_at is None
+        assert await remaining(user) == 1
+        assert await sb.inbox() == []
+
+
+def test_a_send_job_outlasts_the_token_wait_with_room_for_its_own_call() -> None:
+    # a job that waited the longest for another process's token still has a whole send call's
+    # connect and read timeouts before arq cancels it
+    call = (HTTP_TIMEOUT.connect or 0) + (HTTP_TIMEOUT.read or 0)
+    assert constants.WECHAT_TOKEN_WAIT_S + call <= constants.SEND_JOB_TIMEOUT_S
+    assert constants.WECHAT_TOKEN_WAIT_S < constants.WECHAT_TOKEN_LOCK_TTL_S

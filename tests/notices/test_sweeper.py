@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from arq import func
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 from arq.worker import FailedJobs
 
+from bff.consent import ledger
 from bff.constants import JOB_SEND_NOTICE
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.sender import NoticeSender, enqueue_send, send_job_id
@@ -40,8 +43,6 @@ async def job_status(redis: ArqRedis, notice_id: int) -> JobStatus:
 
 async def claimed_then_died(user: User, *, call_started: bool) -> Notice:
     """A notice a worker claimed (holding a unit) and then died with, before or during the call."""
-    from bff.consent import ledger
-
     notice = await make_notice(user, status=NoticeStatus.SENDING)
     assert await ledger.reserve_unit(user.id, ORDER_PROGRESS)
     now = utcnow()
@@ -237,3 +238,91 @@ async def test_a_notice_whose_send_job_failed_gets_a_job_again_despite_arqs_left
     # then the notice has its send job again
     assert report.enqueued == 1
     assert await job_status(arq_pool, notice.id) is JobStatus.queued
+
+
+class GatedLedger:
+    """The real ledger, with a gate the worker's reservation waits at before taking its unit."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def reserve_unit(self, user_id: int, template_id: str) -> bool:
+        self.reached.set()
+        await self.go.wait()
+        return await ledger.reserve_unit(user_id, template_id)
+
+    async def release_unit(
+        self, user_id: int, template_id: str, *, reserved_at: datetime | None = None
+    ) -> bool:
+        return await ledger.release_unit(user_id, template_id, reserved_at=reserved_at)
+
+    async def zero_units(
+        self, user_id: int, template_id: str, status: Any = None, *, as_of: datetime | None = None
+    ) -> bool:
+        return await ledger.zero_units(user_id, template_id, status, as_of=as_of)
+
+
+async def lock_waiters(conn: asyncpg.Connection) -> int:
+    """Backends of this database waiting for a lock."""
+    count = await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return int(count)
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(500):
+        if await condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"gave up waiting: {what}")
+
+
+@pytest.mark.postgres_only
+async def test_a_requeue_racing_a_workers_reservation_gives_the_unit_back(
+    settings: Settings, arq_pool: ArqRedis
+) -> None:
+    # given a stalled worker that claimed a notice and is committing its unit reservation just as
+    # the sweeper re-queues the notice: the sweeper looks at the row before the reservation
+    # commits and moves it after (a third session holds the row so the two line up that way)
+    user = await make_user(units={ORDER_PROGRESS: 2})
+    notice = await make_notice(user)
+    gate = GatedLedger()
+    stalled = asyncio.create_task(make_sender(settings, arq_pool, FakeClient(), ledger=gate).send(notice.id))
+    await asyncio.wait_for(gate.reached.wait(), 5)
+    holder = await asyncpg.connect(settings.database_url)
+    watcher = await asyncpg.connect(settings.database_url)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute("SELECT id FROM notices WHERE id = $1 FOR UPDATE", notice.id)
+        gate.go.set()  # the worker reserves its unit, then waits for the row
+        await until(lambda: _waiting(watcher, 1), "the worker waits for the notice row")
+        sweeping = asyncio.create_task(sweep(arq_pool, now=utcnow() + LATER))
+        await until(lambda: _waiting(watcher, 2, done=sweeping), "the sweeper reaches the notice row")
+        await holding.rollback()  # the worker's reservation commits first, then the sweeper goes on
+    finally:
+        await holder.close()
+        await watcher.close()
+
+    # when both have finished
+    report = await sweeping
+    outcome = await stalled
+
+    # then the sweeper re-queued the notice with the reserved unit given back
+    assert report.requeued == 1
+    assert outcome.reason == "CLAIM_LOST"
+    await notice.refresh_from_db()
+    assert notice.status is NoticeStatus.QUEUED and not notice.unit_reserved
+    assert await remaining(user) == 2
+
+    # and the send that follows costs exactly one unit
+    client = FakeClient()
+    assert (await make_sender(settings, arq_pool, client).send(notice.id)).status is NoticeStatus.SENT
+    assert len(client.calls) == 1 and await remaining(user) == 1
+
+
+async def _waiting(conn: asyncpg.Connection, count: int, done: asyncio.Task[Any] | None = None) -> bool:
+    return (done is not None and done.done()) or await lock_waiters(conn) >= count

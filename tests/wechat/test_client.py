@@ -255,6 +255,62 @@ async def test_a_gateway_error_page_is_a_transport_error(arq_pool: ArqRedis) -> 
     assert "502" in caught.value.detail
 
 
+TOKEN_FAULTS = {
+    "token endpoint times out": {"token_timeout_share": 1.0, "timeout_hold_ms": 3000},
+    "token endpoint answers 502": {"token_server_error_share": 1.0},
+    "token endpoint answers no JSON": {"token_not_json_share": 1.0},
+}
+
+
+@pytest.mark.parametrize("faults", TOKEN_FAULTS.values(), ids=TOKEN_FAULTS.keys())
+async def test_a_failed_token_fetch_is_transport_and_the_send_never_went_out(
+    arq_pool: ArqRedis, faults: dict[str, Any]
+) -> None:
+    async with running_sandbox(
+        transport=DeadlineASGITransport, http_timeout=httpx.Timeout(5.0, read=0.3)
+    ) as sb:
+        # given no cached token and a token endpoint that fails this way
+        await subscribed_user(sb)
+        await sb.faults(**faults)
+        before_send: list[str] = []
+
+        async def note_send() -> None:
+            before_send.append("send")
+
+        # when a send needs a token
+        with pytest.raises(WeChatTransportError) as caught:
+            await send_progress(sb.client(arq_pool), before_send=note_send)
+
+        # then it failed on the token, as "nothing was sent", and the send endpoint saw nothing
+        assert (caught.value.api, caught.value.outcome_unknown) == ("stable_token", False)
+        assert caught.value.action is Action.TRANSPORT
+        assert before_send == []
+        assert (await sb.stats())["sends_by_errcode"] == {}
+        assert await sb.inbox() == []
+
+
+async def test_before_send_runs_once_the_token_is_at_hand_and_before_each_send_request(
+    arq_pool: ArqRedis,
+) -> None:
+    async with running_sandbox() as sb:
+        # given a cached token WeChat no longer accepts (the send is retried once after a refresh)
+        await subscribed_user(sb)
+        client = sb.client(arq_pool)
+        await arq_pool.set(client.tokens.key, "not-a-token", ex=600)
+        seen: list[int] = []
+
+        async def count_sends() -> None:
+            seen.append(sum((await sb.stats())["sends_by_errcode"].values()))
+
+        # when
+        await send_progress(client, before_send=count_sends)
+
+        # then the hook ran right before each send request: before the refused one (no request
+        # made yet) and before its retry (one made, refused with 40014)
+        assert seen == [0, 1]
+        assert len(await sb.inbox(OPENID)) == 1
+
+
 # --- §11: REFRESH TOKEN (the full story is in test_tokens.py) ----------------------------------
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.wxsandbox.conftest import SHIPPED, Harness, MakeHarness, shipped_data
+from wxsandbox import defaults
 
 USER = "oFAULT_user_0000000000000001"
 BODY = {"touser": USER, "template_id": SHIPPED, "data": shipped_data()}
@@ -150,3 +151,37 @@ async def test_push_delay_holds_pushes_back(sandbox: Harness) -> None:
     assert sandbox.receiver.requests == []
     [record] = await sandbox.pushes()
     assert record["delivered"] is True
+
+
+STABLE_TOKEN_BODY = {"grant_type": "client_credential", "appid": defaults.APPID, "secret": defaults.SECRET}
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"), [("token_server_error_share", 502), ("token_not_json_share", 200)]
+)
+async def test_token_faults_answer_what_no_client_can_read(sandbox: Harness, fault: str, status: int) -> None:
+    # given a token endpoint failing every request this way
+    await set_faults(sandbox, **{fault: 1.0})
+    # when
+    stable = await sandbox.client.post("/cgi-bin/stable_token", json=STABLE_TOKEN_BODY)
+    plain = await sandbox.client.get("/cgi-bin/token", params={**STABLE_TOKEN_BODY})
+    # then both answer an HTML page instead of JSON, and no token was issued
+    for response in (stable, plain):
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("text/html")
+        with pytest.raises(ValueError):
+            response.json()
+    assert sandbox.sandbox.state.tokens.current_stable() is None
+    # and once the faults are cleared a token comes back
+    await sandbox.client.delete("/sandbox/faults")
+    assert (await sandbox.client.post("/cgi-bin/stable_token", json=STABLE_TOKEN_BODY)).json()["access_token"]
+
+
+async def test_a_held_token_request_answers_only_after_the_hold(sandbox: Harness) -> None:
+    # given token requests held for a minute
+    await set_faults(sandbox, token_timeout_share=1.0, timeout_hold_ms=60_000)
+    # when the caller gives up first
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(sandbox.client.post("/cgi-bin/stable_token", json=STABLE_TOKEN_BODY), 0.3)
+    # then nothing was answered in time
+    assert sandbox.sandbox.state.counters["token_fault_held"] == 1
