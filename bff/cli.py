@@ -9,7 +9,7 @@
   bff seed [--if-empty]              load demo data
   bff check-templates                compare the templates file with WeChat's list (exit 1 if they differ)
 
-Configuration problems end the command with one line naming the variable, exit status 2.
+Configuration problems end the command with one line per problem naming the variable, exit status 2.
 """
 
 from __future__ import annotations
@@ -166,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         args.func(args)
     except SettingsError as exc:
-        print(f"bff: configuration error: {exc}", file=sys.stderr)
+        # Every problem at once, one line each: one run tells the operator the whole list.
+        for line in exc.lines:
+            print(f"bff: configuration error: {line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     except CommandError as exc:
         print(f"bff: {exc}", file=sys.stderr)
