@@ -86,6 +86,12 @@ async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
 
     await wait_until(beat_recorded)
 
+    # and every web process's /metrics shows the heartbeat run by a worker process
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        for port in ports:
+            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            assert 'lvyue_jobs_total{job="heartbeat",outcome="success"}' in scraped, scraped
+
     # when the workers get SIGTERM (a deploy), they exit cleanly
     for process in workers:
         process.send_signal(signal.SIGTERM)
