@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from bff.logs import configure_logging
 from bff.settings import Settings, SettingsError, get_settings
 
 EXIT_CONFIG = 2
@@ -40,7 +40,15 @@ def cmd_web(args: argparse.Namespace) -> None:
     from bff.web.app import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    # log_config=None: uvicorn's loggers go through bff.logs' one format instead of its own.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=None,
+        proxy_headers=True,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -56,7 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 def cmd_sandbox(args: argparse.Namespace) -> None:
     from wxsandbox.__main__ import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, log_config=None)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -160,9 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    # The command names the process in every log line: web, worker, sandbox, dev, migrate, ...
+    configure_logging(args.command)
     try:
         args.func(args)
     except SettingsError as exc:
