@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -238,3 +239,17 @@ def test_bff_web_in_production_prints_every_missing_and_weak_setting_in_one_run(
     ]
     assert all(line.startswith("bff: configuration error: ") for line in lines)
     assert "SUPPLY_CHAIN_SECRET: must be at least 32 characters in production (it has 1)" in lines[-1]
+
+
+def test_every_variable_the_settings_read_is_documented() -> None:
+    # given the variables bff/settings.py reads
+    source = (ROOT / "bff" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'(?:get|require)\(\s*(?:environ, )?"([A-Z][A-Z0-9_]+)"', source))
+
+    # when
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", page, re.MULTILINE))
+
+    # then
+    assert {"LVYUE_ENV", "DATABASE_URL", "METRICS_EXPOSURE"} <= read
+    assert read - documented == set()
