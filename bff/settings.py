@@ -165,10 +165,19 @@ def _database_url_problem(url: str) -> str | None:
     return None
 
 
+def _shown(url: str) -> str:
+    """A URL for an error line: a password or a query could be a secret, so they are hidden."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc, query="***" if parts.query else "").geturl()
+
+
 def _http_url(reader: _Reader, name: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        reader.problem(name, f"must be an http(s) URL, got {url!r}")
+        reader.problem(name, f"must be an http(s) URL, got {_shown(url)!r}")
     return url.rstrip("/")
 
 
@@ -198,7 +207,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if production:
             reader.problem("REDIS_URL", "is required in production (redis://host:6379/0)")
     elif urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
-        reader.problem("REDIS_URL", f"must be redis://, rediss:// or unix://, got {redis_url!r}")
+        reader.problem("REDIS_URL", f"must be redis://, rediss:// or unix://, got {_shown(redis_url)!r}")
 
     sandbox = not production
     default_api_base = sandbox_defaults.API_BASE if sandbox else DEFAULT_WECHAT_API_BASE

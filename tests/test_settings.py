@@ -253,3 +253,16 @@ def test_every_variable_the_settings_read_is_documented() -> None:
     # then
     assert {"LVYUE_ENV", "DATABASE_URL", "METRICS_EXPOSURE"} <= read
     assert read - documented == set()
+
+
+def test_a_refused_url_is_shown_without_its_password() -> None:
+    # when
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "REDIS_URL": "http://:hunter2-redis-password@redis.internal:6379/0"})
+
+    # then
+    assert (
+        raised.value.problem
+        == "must be redis://, rediss:// or unix://, got 'http://:***@redis.internal:6379/0'"
+    )
+    assert "hunter2" not in str(raised.value)
