@@ -11,18 +11,18 @@
   bff stops [resume-template ID | clear-user OPENID]
                                      sends held back by WeChat's refusals: list, or clear one
 
-Configuration problems end the command with one line naming the variable, exit status 2.
+Configuration problems end the command with one line per problem naming the variable, exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from bff.runtime.logs import configure_logging
 from bff.runtime.settings import Settings, SettingsError, get_settings
 
 EXIT_CONFIG = 2
@@ -42,7 +42,15 @@ def cmd_web(args: argparse.Namespace) -> None:
     from bff.web.app import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    # log_config=None: uvicorn's loggers go through bff.runtime.logs' one format instead of its own.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=None,
+        proxy_headers=True,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -58,7 +66,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 def cmd_sandbox(args: argparse.Namespace) -> None:
     from wxsandbox.__main__ import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, log_config=None)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -209,13 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    # The command names the process in every log line: web, worker, sandbox, dev, migrate, ...
+    configure_logging(args.command)
     try:
         args.func(args)
     except SettingsError as exc:
-        print(f"bff: configuration error: {exc}", file=sys.stderr)
+        # Every problem at once, one line each: one run tells the operator the whole list.
+        for line in exc.lines:
+            print(f"bff: configuration error: {line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     except CommandError as exc:
         print(f"bff: {exc}", file=sys.stderr)

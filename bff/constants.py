@@ -17,6 +17,9 @@ WORKER_HEALTH_CHECK_INTERVAL_S = 30
 # sending, retries and crash recovery"). A job that needs longer must split its work.
 JOB_TIMEOUT_S = 20
 HEARTBEAT_KEY = "lvyue:worker:heartbeat"  # + ":<worker id>", a hash with the last beat
+# Job metrics of all workers (bff/runtime/metrics.py): runs by "<job>|<outcome>", seconds by "<job>".
+METRICS_JOBS_KEY = "lvyue:metrics:jobs"
+METRICS_JOB_SECONDS_KEY = "lvyue:metrics:job-seconds"
 
 # ---------------------------------------------------------------- backoff
 BACKOFF_BASE_S = 2.0

@@ -39,12 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     secret = os.environ.get("SUPPLY_CHAIN_SECRET") or dev_defaults.SUPPLY_CHAIN_SECRET
 
-    now = datetime.now(UTC).replace(microsecond=0)
-    new_order_no = f"LV-{now:%Y%m%d%H%M%S}"
-    story = replay_story(args.openid, now, new_order_no)
+    new_order_no = f"LV-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    story = replay_story(args.openid, new_order_no)
     print(f"replaying {len(story)} events to {args.url} (new order {new_order_no})", flush=True)
     with httpx.Client(timeout=10.0) as client:
-        for number, (meaning, event) in enumerate(story, start=1):
+        for number, (meaning, stamped) in enumerate(story, start=1):
+            # Stamped when sent: an event never claims a moment later than its arrival.
+            event = stamped(datetime.now(UTC).replace(microsecond=0))
             body = builders.body(event)
             scope = event.get("scope")
             subject = event.get("orderNo") or event.get("order", {}).get("orderNo")

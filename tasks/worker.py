@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from arq import cron, func
+from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 from arq.worker import Function
@@ -17,6 +20,7 @@ from bff.catalog.templates_check import start_template_check
 from bff.runtime.db import tortoise_config
 from bff.runtime.heartbeat import worker_identity
 from bff.runtime.logsafe import mask
+from bff.runtime.metrics import JobOutcome, record_job
 from bff.runtime.redis import redis_settings, resolve_redis_url
 from bff.runtime.resources import new_http_client
 from bff.runtime.settings import get_settings
@@ -28,11 +32,41 @@ from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
 
-FUNCTIONS: list[WorkerCoroutine | Function] = [heartbeat, plan_notices_for_event, handle_push_event]
+
+def counted(job: WorkerCoroutine, name: str | None = None) -> WorkerCoroutine:
+    """`job`, adding each run's outcome and duration to the cluster-wide job metrics
+    (lvyue_jobs_total / lvyue_job_seconds, served by the web processes' /metrics)."""
+    label = name or job.__qualname__
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        outcome = JobOutcome.FAILURE
+        try:
+            result = await job(ctx, *args, **kwargs)
+            outcome = JobOutcome.SUCCESS
+            return result
+        except Retry:
+            outcome = JobOutcome.RETRY
+            raise
+        except asyncio.CancelledError:
+            outcome = JobOutcome.CANCELLED
+            raise
+        finally:
+            await record_job(ctx["redis"], label, outcome, time.perf_counter() - started)
+
+    return run
+
+
+FUNCTIONS: list[WorkerCoroutine | Function] = [
+    counted(heartbeat),
+    counted(plan_notices_for_event),
+    counted(handle_push_event),
+]
 # Supply-chain commands: job id "command:<uuid>", no result kept so the dispatcher can re-queue.
 FUNCTIONS.append(
     func(
-        send_command,
+        counted(send_command, constants.JOB_SEND_COMMAND),
         name=constants.JOB_SEND_COMMAND,
         keep_result=0,
         max_tries=constants.COMMAND_MAX_ATTEMPTS + 5,
@@ -43,7 +77,7 @@ FUNCTIONS.append(
 # Notice sends: job id "send:<notice id>", no result kept so the sweeper can re-queue.
 FUNCTIONS.append(
     func(
-        send_notice,
+        counted(send_notice, constants.JOB_SEND_NOTICE),
         name=constants.JOB_SEND_NOTICE,
         keep_result=0,
         max_tries=constants.SEND_JOB_MAX_TRIES,
@@ -81,11 +115,25 @@ def _redis_settings() -> RedisSettings:
 class WorkerSettings:
     functions: ClassVar[list[WorkerCoroutine | Function]] = FUNCTIONS
     cron_jobs: ClassVar[list[Any]] = [
-        cron(heartbeat, name=constants.JOB_HEARTBEAT, second={0, 30}, run_at_startup=True),
-        cron(dispatch_commands, name=constants.JOB_DISPATCH_COMMANDS, second=15, run_at_startup=True),
-        cron(apply_deadline_defaults, name=constants.JOB_APPLY_DEADLINE_DEFAULTS, second=45),
         cron(
-            sweep_notices,
+            counted(heartbeat, constants.JOB_HEARTBEAT),
+            name=constants.JOB_HEARTBEAT,
+            second={0, 30},
+            run_at_startup=True,
+        ),
+        cron(
+            counted(dispatch_commands, constants.JOB_DISPATCH_COMMANDS),
+            name=constants.JOB_DISPATCH_COMMANDS,
+            second=15,
+            run_at_startup=True,
+        ),
+        cron(
+            counted(apply_deadline_defaults, constants.JOB_APPLY_DEADLINE_DEFAULTS),
+            name=constants.JOB_APPLY_DEADLINE_DEFAULTS,
+            second=45,
+        ),
+        cron(
+            counted(sweep_notices, constants.JOB_SWEEP_NOTICES),
             name=constants.JOB_SWEEP_NOTICES,
             second=set(constants.SWEEP_SECONDS),
             run_at_startup=True,

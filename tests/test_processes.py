@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,23 @@ from bff.models import WorkerHeartbeat
 from bff.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# bff.runtime.logs' one format: UTC time, level, process name and pid, logger.
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ (?P<process>[a-z]+)\[\d+\] [\w.]+: ")
+OPENID = "oUSER_secret_openid_000042"
+
+
+def log_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.strip()]
+
+
+def processes_named(log: Path) -> set[str]:
+    """The process names of a log's lines; fails on a line in another format."""
+    names = set()
+    for line in log_lines(log):
+        match = LOG_LINE.match(line)
+        assert match, f"not in the one log format: {line!r}"
+        names.add(match["process"])
+    return names
 
 
 def free_port() -> int:
@@ -86,6 +105,16 @@ async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
 
     await wait_until(beat_recorded)
 
+    # and every web process's /metrics shows the heartbeat run by a worker process
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        for port in ports:
+            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            assert 'lvyue_jobs_total{job="heartbeat",outcome="success"}' in scraped, scraped
+
+    # and a WeChat push URL carrying an openid is logged with the openid masked
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        await http.get(f"http://127.0.0.1:{ports[0]}/wechat/push?signature=x&timestamp=1&nonce=2&openid={OPENID}")
+
     # when the workers get SIGTERM (a deploy), they exit cleanly
     for process in workers:
         process.send_signal(signal.SIGTERM)
@@ -94,3 +123,32 @@ async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
     for log in tmp_path.glob("*.log"):
         assert "Traceback" not in log.read_text(), log.read_text()
     assert all(web.poll() is None for web in webs)
+
+    # and every line of every process is in the one format, naming the process
+    assert all(processes_named(tmp_path / f"web{p}.log") == {"web"} for p in ports)
+    assert all(processes_named(tmp_path / f"worker{i}.log") == {"worker"} for i in range(2))
+    web_log = (tmp_path / f"web{ports[0]}.log").read_text()
+    assert "GET /wechat/push?signature=" in web_log and "openid=oUSE" in web_log
+    assert OPENID not in web_log
+
+
+def test_the_sandbox_logs_in_the_same_format(spawn: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    # given the sandbox as `bff dev` runs it
+    port = free_port()
+    sandbox = start(spawn, "sandbox", "--port", str(port), log=tmp_path / "sandbox.log")
+
+    # when it has served a request and stopped
+    answered = False
+    for _ in range(100):
+        try:
+            answered = httpx.get(f"http://127.0.0.1:{port}/sandbox/quota", timeout=1.0).status_code < 500
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    sandbox.send_signal(signal.SIGTERM)
+    sandbox.wait(timeout=20)
+
+    # then its lines carry its name in the one format
+    assert answered
+    assert processes_named(tmp_path / "sandbox.log") == {"sandbox"}
+    assert any("WeChat API on" in line for line in log_lines(tmp_path / "sandbox.log"))

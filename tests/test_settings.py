@@ -1,20 +1,38 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from bff.runtime import dev_defaults
 from bff.runtime.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PRODUCTION = {
     "LVYUE_ENV": "production",
+    "DATABASE_URL": "postgres://lvyue@db.internal:5432/lvyue",
+    "REDIS_URL": "redis://redis.internal:6379/0",
     "WECHAT_APPID": "wx1234567890abcdef",
-    "WECHAT_SECRET": "s" * 32,
-    "WECHAT_PUSH_TOKEN": "push-token",
+    "WECHAT_SECRET": "0123456789abcdef0123456789abcdef",
+    "WECHAT_PUSH_TOKEN": "PushToken0123456789",
     "SESSION_SECRET": "x" * 32,
-    "SUPPLY_CHAIN_SECRET": "supply",
+    "SUPPLY_CHAIN_SECRET": "s" * 32,
 }
+
+
+def run_bff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bff.cli", *args],
+        env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_defaults_follow_the_runtime_contract() -> None:
@@ -22,8 +40,6 @@ def test_defaults_follow_the_runtime_contract() -> None:
     settings = load_settings(dict(PRODUCTION))
 
     # then
-    assert settings.database_url == "sqlite://data/bff.sqlite3"
-    assert settings.redis_url is None
     assert settings.wechat_api_base == "https://api.weixin.qq.com"
     assert settings.miniprogram_state == "formal"
     assert settings.business_tz == "Asia/Shanghai"
@@ -31,7 +47,7 @@ def test_defaults_follow_the_runtime_contract() -> None:
     assert settings.ops_api_key is None
 
 
-def test_development_gets_sandbox_values_without_configuration() -> None:
+def test_development_gets_sandbox_values_and_embedded_engines_without_configuration() -> None:
     # when
     settings = load_settings({"LVYUE_ENV": "development"})
 
@@ -39,18 +55,99 @@ def test_development_gets_sandbox_values_without_configuration() -> None:
     assert settings.wechat_api_base == "http://127.0.0.1:8001"
     assert settings.wechat_appid.startswith("wx_sandbox")
     assert len(settings.session_secret) >= 16
+    assert settings.database_url == "sqlite://data/bff.sqlite3"
+    assert settings.redis_url is None
 
 
-@pytest.mark.parametrize("missing", ["WECHAT_APPID", "WECHAT_SECRET", "SESSION_SECRET", "SUPPLY_CHAIN_SECRET"])
-def test_production_requires_its_secrets(missing: str) -> None:
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WECHAT_APPID",
+        "WECHAT_SECRET",
+        "WECHAT_PUSH_TOKEN",
+        "SESSION_SECRET",
+        "SUPPLY_CHAIN_SECRET",
+    ],
+)
+def test_production_requires_its_secrets_and_both_urls(missing: str) -> None:
     # given
     environ = {k: v for k, v in PRODUCTION.items() if k != missing}
 
     # when / then
     with pytest.raises(SettingsError) as raised:
         load_settings(environ)
-    assert raised.value.variable == missing
-    assert "required" in str(raised.value)
+    assert raised.value.problems == [(missing, raised.value.problem)]
+    assert "required" in raised.value.problem
+
+
+def test_production_lists_every_missing_variable_at_once() -> None:
+    # when nothing but LVYUE_ENV is set
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"LVYUE_ENV": "production"})
+
+    # then one error names all of them
+    assert [variable for variable, _ in raised.value.problems] == [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WECHAT_APPID",
+        "WECHAT_SECRET",
+        "WECHAT_PUSH_TOKEN",
+        "SESSION_SECRET",
+        "SUPPLY_CHAIN_SECRET",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("SUPPLY_CHAIN_SECRET", "s", "at least 32 characters in production (it has 1)"),
+        ("WECHAT_PUSH_TOKEN", "t", "16 to 32 letters and digits"),
+        ("WECHAT_PUSH_TOKEN", "with-dashes-is-not-wechat", "16 to 32 letters and digits"),
+        ("WECHAT_PUSH_TOKEN", "a" * 33, "16 to 32 letters and digits"),
+        ("SESSION_SECRET", "x" * 20, "at least 32 characters in production"),
+        ("WECHAT_SECRET", "short", "32 letters and digits"),
+        ("OPS_API_KEY", "ops", "at least 32 characters in production"),
+        ("METRICS_TOKEN", "m", "at least 32 characters in production"),
+    ],
+)
+def test_production_refuses_weak_secrets(variable: str, value: str, words: str) -> None:
+    # when / then
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, variable: value})
+    assert raised.value.variable == variable
+    assert words in raised.value.problem
+
+
+@pytest.mark.parametrize(
+    ("variable", "sandbox_value"),
+    [
+        ("WECHAT_APPID", dev_defaults.APPID),
+        ("WECHAT_SECRET", dev_defaults.SECRET),
+        ("WECHAT_PUSH_TOKEN", dev_defaults.PUSH_TOKEN),
+        ("WECHAT_AES_KEY", dev_defaults.ENCODING_AES_KEY),
+        ("WECHAT_PREVIOUS_AES_KEY", dev_defaults.ENCODING_AES_KEY),
+        ("SUPPLY_CHAIN_SECRET", dev_defaults.SUPPLY_CHAIN_SECRET),
+    ],
+)
+def test_production_refuses_the_sandbox_values_published_in_the_repository(
+    variable: str, sandbox_value: str
+) -> None:
+    # when / then
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, variable: sandbox_value})
+    assert raised.value.variable == variable
+    assert "sandbox value" in raised.value.problem
+
+
+def test_development_accepts_the_sandbox_values() -> None:
+    # when
+    environ = {"LVYUE_ENV": "development", "SUPPLY_CHAIN_SECRET": dev_defaults.SUPPLY_CHAIN_SECRET}
+    settings = load_settings(environ)
+
+    # then
+    assert settings.supply_chain_secret == dev_defaults.SUPPLY_CHAIN_SECRET
 
 
 @pytest.mark.parametrize(
@@ -63,7 +160,8 @@ def test_production_requires_its_secrets(missing: str) -> None:
         ("MINIPROGRAM_STATE", "beta", "developer, trial or formal"),
         ("BUSINESS_TZ", "Mars/Olympus", "unknown time zone"),
         ("SUPPLY_CHAIN_CALLBACK_URL", "ftp://x", "http(s) URL"),
-        ("SESSION_SECRET", "short", "at least 16"),
+        ("SESSION_SECRET", "short", "at least 32"),
+        ("METRICS_EXPOSURE", "sometimes", "public, token or off"),
     ],
 )
 def test_malformed_values_name_the_variable_and_the_problem(variable: str, value: str, words: str) -> None:
@@ -74,19 +172,97 @@ def test_malformed_values_name_the_variable_and_the_problem(variable: str, value
     assert words in str(raised.value)
 
 
+def test_outside_production_a_session_secret_still_needs_16_characters() -> None:
+    # when / then
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"LVYUE_ENV": "development", "SESSION_SECRET": "short"})
+    assert raised.value.problems == [("SESSION_SECRET", "must be at least 16 characters (it has 5)")]
+
+
+def test_metrics_are_closed_in_production_unless_a_token_or_public_is_chosen() -> None:
+    # then
+    assert load_settings(dict(PRODUCTION)).metrics_exposure == "off"
+    with_token = load_settings({**PRODUCTION, "METRICS_TOKEN": "m" * 32})
+    assert (with_token.metrics_exposure, with_token.metrics_token) == ("token", "m" * 32)
+    assert load_settings({**PRODUCTION, "METRICS_EXPOSURE": "public"}).metrics_exposure == "public"
+    assert load_settings({"LVYUE_ENV": "development"}).metrics_exposure == "public"
+
+
+def test_a_token_exposure_without_a_token_is_refused() -> None:
+    # when / then
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "METRICS_EXPOSURE": "token"})
+    assert raised.value.problems == [("METRICS_TOKEN", "is required when METRICS_EXPOSURE=token")]
+
+
 def test_the_cli_stops_with_one_line_and_no_traceback_on_a_missing_secret() -> None:
     # given a production environment without SESSION_SECRET
     env = {k: v for k, v in PRODUCTION.items() if k != "SESSION_SECRET"}
-    env["PATH"] = "/usr/bin:/bin"
 
     # when
-    result = subprocess.run(
-        [sys.executable, "-m", "bff.cli", "migrate"], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_bff("migrate", env=env)
 
     # then
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "bff: configuration error: SESSION_SECRET: is required (set it, or run `make run` for the sandbox defaults)"
+        "bff: configuration error: SESSION_SECRET: is required"
+        " (set it, or run `make run` for the sandbox defaults)"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_bff_web_in_production_prints_every_missing_and_weak_setting_in_one_run() -> None:
+    # given production with no URLs, a 1-character supply-chain secret, the sandbox push token
+    # and the repository's sandbox AppSecret
+    env = {
+        "LVYUE_ENV": "production",
+        "WECHAT_APPID": "wx1234567890abcdef",
+        "WECHAT_SECRET": dev_defaults.SECRET,
+        "WECHAT_PUSH_TOKEN": dev_defaults.PUSH_TOKEN,
+        "SESSION_SECRET": "x" * 32,
+        "SUPPLY_CHAIN_SECRET": "s",
+    }
+
+    # when
+    result = run_bff("web", "--host", "127.0.0.1", "--port", "9301", env=env)
+
+    # then it does not serve, and names each problem on its own line
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert [line.removeprefix("bff: configuration error: ").split(":")[0] for line in lines] == [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WECHAT_SECRET",
+        "WECHAT_PUSH_TOKEN",
+        "SUPPLY_CHAIN_SECRET",
+    ]
+    assert all(line.startswith("bff: configuration error: ") for line in lines)
+    assert "SUPPLY_CHAIN_SECRET: must be at least 32 characters in production (it has 1)" in lines[-1]
+
+
+def test_every_variable_the_settings_read_is_documented() -> None:
+    # given the variables bff/runtime/settings.py reads
+    source = (ROOT / "bff" / "runtime" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'(?:get|require)\(\s*(?:environ, )?"([A-Z][A-Z0-9_]+)"', source))
+
+    # when
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", page, re.MULTILINE))
+
+    # then
+    assert {"LVYUE_ENV", "DATABASE_URL", "METRICS_EXPOSURE"} <= read
+    assert read - documented == set()
+
+
+def test_a_refused_url_is_shown_without_its_password() -> None:
+    # when
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "REDIS_URL": "http://:hunter2-redis-password@redis.internal:6379/0"})
+
+    # then
+    assert (
+        raised.value.problem
+        == "must be redis://, rediss:// or unix://, got 'http://:***@redis.internal:6379/0'"
+    )
+    assert "hunter2" not in str(raised.value)

@@ -7,7 +7,7 @@ send), relative to the moment the seed runs, so deadlines and ETAs lie ahead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bff.models.orders import Order, OrderReceipt
@@ -193,94 +193,87 @@ async def _confirm_receipt(order_no: str, at: datetime, *, rating: int, comment:
     await order.save(update_fields=["status", "updated_at"])
 
 
-def replay_story(openid: str, now: datetime, new_order_no: str) -> Sequence[tuple[str, b.Event]]:
-    """What `scripts/replay_events.py` sends, in order: (what it means, event).
+def replay_story(openid: str, new_order_no: str) -> Sequence[tuple[str, Callable[[datetime], b.Event]]]:
+    """What `scripts/replay_events.py` sends, in order: (what it means, event stamped at a moment).
 
+    The script stamps each event with the moment it sends it, so no event claims to have happened
+    later than it arrived (expected times and deadlines still lie ahead of that moment).
     Events about the seeded orders have fixed ids, so a second replay is acknowledged as
     duplicates; the new order gets a fresh number each run.
     """
 
-    def ahead(hours: float) -> datetime:
+    def ahead(now: datetime, hours: float) -> datetime:
         return now + timedelta(hours=hours)
 
     def fixed(event: b.Event, key: str) -> b.Event:
         event["eventId"] = f"evt-replay-{key}"
         return event
 
-    slots = _slots(now)
     return [
-        ("新订单下单", b.placed(new_order_no, openid, now, items=[TEA, PURIFIER])),
-        ("新订单支付成功", b.paid(new_order_no, ahead(0.01))),
+        ("新订单下单", lambda now: b.placed(new_order_no, openid, now, items=[TEA, PURIFIER])),
+        ("新订单支付成功", lambda now: b.paid(new_order_no, now)),
         (
             "在途订单：快递已揽收",
-            fixed(
+            lambda now: fixed(
                 b.node(
                     IN_TRANSIT,
                     "COURIER_ACCEPTED",
-                    ahead(0.02),
+                    now,
                     location="杭州西湖营业部",
                     note="快递已揽收",
-                    expected=[("DELIVERED", ahead(6))],
+                    expected=[("DELIVERED", ahead(now, 6))],
                 ),
                 "transit-courier",
             ),
         ),
         (
             "预售进度 35% → 60%",
-            fixed(
-                b.presale_progress(
-                    PRESALE, ahead(0.03), "炒制完成，包装中", 60, (now + timedelta(days=12)).date()
-                ),
+            lambda now: fixed(
+                b.presale_progress(PRESALE, now, "炒制完成，包装中", 60, (now + timedelta(days=12)).date()),
                 "presale-60",
             ),
         ),
         (
             "生产中订单：质检通过",
-            fixed(
+            lambda now: fixed(
                 b.node(
                     IN_PRODUCTION,
                     "QC_PASSED",
-                    ahead(0.04),
+                    now,
                     location="湖州工厂",
                     note="质检合格",
-                    expected=[("OUTBOUND", ahead(12))],
+                    expected=[("OUTBOUND", ahead(now, 12))],
                 ),
                 "production-qc",
             ),
         ),
         (
             "新订单出库",
-            b.node(
+            lambda now: b.node(
                 new_order_no,
                 "OUTBOUND",
-                ahead(0.05),
+                now,
                 location="杭州仓",
                 note="已出库",
                 carrier="顺丰速运",
                 tracking_no="SF1400000000099",
-                estimated_arrival=ahead(30),
-                expected=[("DELIVERED", ahead(30))],
+                estimated_arrival=ahead(now, 30),
+                expected=[("DELIVERED", ahead(now, 30))],
             ),
         ),
         (
             "在途订单：派送中",
-            fixed(
-                b.node(
-                    IN_TRANSIT,
-                    "OUT_FOR_DELIVERY",
-                    ahead(0.06),
-                    location="杭州西湖营业部",
-                    note="快递员正在派送",
-                ),
+            lambda now: fixed(
+                b.node(IN_TRANSIT, "OUT_FOR_DELIVERY", now, location="杭州西湖营业部", note="快递员正在派送"),
                 "transit-out",
             ),
         ),
         (
             "新订单：物流异常（杭州仓范围）",
-            b.exception(
+            lambda now: b.exception(
                 f"EX-{new_order_no}",
-                ahead(0.07),
-                ahead(24),
+                now,
+                ahead(now, 24),
                 scope={"warehouse": "杭州仓", "skuCode": PURIFIER[0]},
                 kind="LOGISTICS_JAM",
                 reason="杭州仓暴雨，部分订单延迟发出",
@@ -288,18 +281,18 @@ def replay_story(openid: str, now: datetime, new_order_no: str) -> Sequence[tupl
         ),
         (
             "在途订单：已签收",
-            fixed(
-                b.node(IN_TRANSIT, "DELIVERED", ahead(0.08), location="家门口", note="本人签收"),
-                "transit-delivered",
+            lambda now: fixed(
+                b.node(IN_TRANSIT, "DELIVERED", now, location="家门口", note="本人签收"), "transit-delivered"
             ),
         ),
-        ("新订单：请选择送货时段", b.delivery_slots(new_order_no, ahead(0.09), ahead(20), slots)),
+        (
+            "新订单：请选择送货时段",
+            lambda now: b.delivery_slots(new_order_no, now, ahead(now, 20), _slots(now)),
+        ),
         (
             "预售进度 60% → 100%",
-            fixed(
-                b.presale_progress(
-                    PRESALE, ahead(0.1), "已完成，待发货", 100, (now + timedelta(days=3)).date()
-                ),
+            lambda now: fixed(
+                b.presale_progress(PRESALE, now, "已完成，待发货", 100, (now + timedelta(days=3)).date()),
                 "presale-100",
             ),
         ),

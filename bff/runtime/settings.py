@@ -1,10 +1,12 @@
-"""Runtime settings: every variable of contracts/runtime.md, read once at start.
+"""Runtime settings: every environment variable the service reads, checked once at start.
 
-`load_settings()` validates the environment and raises `SettingsError` with one line that names
-the variable and what is wrong; the CLI prints that line and exits 2 (no traceback).
+`load_settings()` checks the whole environment and raises `SettingsError` listing every missing,
+malformed or weak variable at once (one line each, naming the variable and what is wrong); the
+CLI prints those lines and exits 2 (no traceback). docs/configuration.md documents each variable.
 
-`LVYUE_ENV` (not in the contract; ours) says which defaults apply:
-- `production` (default): WeChat and supply-chain secrets are required;
+`LVYUE_ENV` says which defaults apply:
+- `production` (default): secrets, DATABASE_URL and REDIS_URL are required; secrets must be long
+  enough and may not be the sandbox values published in this repository;
 - `development` (`make run` / `bff dev`): the bundled sandbox's values are the defaults;
 - `test`: like development, for the test suite.
 """
@@ -15,6 +17,7 @@ import functools
 import os
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,20 +26,52 @@ from urllib.parse import urlsplit
 from bff.runtime import dev_defaults as sandbox_defaults
 
 Environment = Literal["production", "development", "test"]
+MetricsExposure = Literal["public", "token", "off"]
 
 DEFAULT_DATABASE_URL = "sqlite://data/bff.sqlite3"
 DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
 AES_KEY_RE = re.compile(r"^[A-Za-z0-9]{43}$")
 HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# WeChat's own rule for the message-push Token: letters and digits, 3 to 32 characters.
+PUSH_TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
+# An AppSecret as WeChat issues it: 32 letters and digits.
+APP_SECRET_RE = re.compile(r"^[A-Za-z0-9]{32}$")
+
+# Shortest secrets production accepts. Below these a key can be guessed or brute-forced offline
+# from one signed request; `openssl rand -hex 32` gives 64 characters.
+MIN_SECRET_CHARS_PRODUCTION = 32
+MIN_SECRET_CHARS_ELSEWHERE = 16
+# The push Token is capped at 32 by WeChat, so production asks for half of that at least.
+MIN_PUSH_TOKEN_CHARS_PRODUCTION = 16
+
+# Values published in this repository for the sandbox: anyone can read them, so production refuses them.
+SANDBOX_VALUES: dict[str, str] = {
+    "WECHAT_APPID": sandbox_defaults.APPID,
+    "WECHAT_SECRET": sandbox_defaults.SECRET,
+    "WECHAT_PUSH_TOKEN": sandbox_defaults.PUSH_TOKEN,
+    "WECHAT_AES_KEY": sandbox_defaults.ENCODING_AES_KEY,
+    "WECHAT_PREVIOUS_AES_KEY": sandbox_defaults.ENCODING_AES_KEY,
+    "SUPPLY_CHAIN_SECRET": sandbox_defaults.SUPPLY_CHAIN_SECRET,
+}
 
 
 class SettingsError(Exception):
-    """A missing or malformed environment variable; the message is one line."""
+    """Missing, malformed or weak environment variables: one `VARIABLE: problem` line each."""
 
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
+    def __init__(self, variable: str, problem: str, *more: tuple[str, str]) -> None:
+        self.problems: list[tuple[str, str]] = [(variable, problem), *more]
         self.variable = variable
         self.problem = problem
+        super().__init__("\n".join(self.lines))
+
+    @property
+    def lines(self) -> list[str]:
+        return [f"{variable}: {problem}" for variable, problem in self.problems]
+
+    @classmethod
+    def of(cls, problems: Sequence[tuple[str, str]]) -> SettingsError:
+        first, *rest = problems
+        return cls(first[0], first[1], *rest)
 
 
 @dataclass(frozen=True)
@@ -58,6 +93,8 @@ class Settings:
     ops_api_key: str | None
     templates_file: Path | None
     business_tz: str
+    metrics_exposure: MetricsExposure = "public"
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -75,105 +112,212 @@ def _get(environ: dict[str, str], name: str) -> str | None:
     return value.strip()
 
 
-def _require(environ: dict[str, str], name: str, env: Environment, dev_default: str) -> str:
-    value = _get(environ, name)
-    if value is not None:
-        return value
-    if env == "production":
-        raise SettingsError(name, "is required (set it, or run `make run` for the sandbox defaults)")
-    return dev_default
+class _Reader:
+    """Reads variables and collects every problem instead of stopping at the first."""
+
+    def __init__(self, environ: dict[str, str], env: Environment) -> None:
+        self.environ = environ
+        self.env = env
+        self.production = env == "production"
+        self.problems: list[tuple[str, str]] = []
+
+    def get(self, name: str) -> str | None:
+        return _get(self.environ, name)
+
+    def problem(self, name: str, text: str) -> None:
+        self.problems.append((name, text))
+
+    def require(self, name: str, dev_default: str) -> str:
+        value = self.get(name)
+        if value is not None:
+            return value
+        if self.production:
+            self.problem(name, "is required (set it, or run `make run` for the sandbox defaults)")
+        return dev_default
+
+    def not_sandbox(self, name: str, value: str | None) -> bool:
+        """False (and a problem) when production is given the repository's sandbox value."""
+        if self.production and value is not None and SANDBOX_VALUES.get(name) == value:
+            self.problem(name, "is the sandbox value published in the repository; use your own")
+            return False
+        return True
+
+    def secret(self, name: str, value: str | None, *, minimum: int | None = None) -> None:
+        """Refuse the repository's sandbox value in production, and anything shorter than `minimum`."""
+        if value is None or not self.not_sandbox(name, value):
+            return
+        floor = minimum or (MIN_SECRET_CHARS_PRODUCTION if self.production else MIN_SECRET_CHARS_ELSEWHERE)
+        if len(value) < floor:
+            where = " in production" if self.production else ""
+            self.problem(name, f"must be at least {floor} characters{where} (it has {len(value)})")
 
 
-def _check_database_url(url: str) -> str:
+def _database_url_problem(url: str) -> str | None:
     scheme = urlsplit(url).scheme
     if scheme not in {"sqlite", "postgres", "asyncpg", "psycopg"}:
-        raise SettingsError(
-            "DATABASE_URL", f"unsupported scheme {scheme or '(none)'!r}; use sqlite://path or postgres://..."
-        )
+        return f"unsupported scheme {scheme or '(none)'!r}; use sqlite://path or postgres://..."
     if scheme == "sqlite" and not url.removeprefix("sqlite://"):
-        raise SettingsError("DATABASE_URL", "sqlite:// needs a file path, e.g. sqlite://data/bff.sqlite3")
+        return "sqlite:// needs a file path, e.g. sqlite://data/bff.sqlite3"
     if scheme != "sqlite":
         parts = urlsplit(url)
         if not parts.hostname or not parts.path.strip("/"):
-            raise SettingsError("DATABASE_URL", "needs a host and a database name: postgres://user@host:5432/db")
-    return url
+            return "needs a host and a database name: postgres://user@host:5432/db"
+    return None
 
 
-def _check_http_url(name: str, url: str) -> str:
+def _shown(url: str) -> str:
+    """A URL for an error line: a password or a query could be a secret, so they are hidden."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc, query="***" if parts.query else "").geturl()
+
+
+def _http_url(reader: _Reader, name: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise SettingsError(name, f"must be an http(s) URL, got {url!r}")
+        reader.problem(name, f"must be an http(s) URL, got {_shown(url)!r}")
     return url.rstrip("/")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read and check the environment. Raises SettingsError on the first bad variable."""
+    """Read and check the environment. Raises SettingsError listing every bad variable."""
     environ = dict(os.environ if environ is None else environ)
     env_raw = _get(environ, "LVYUE_ENV") or "production"
     if env_raw not in ("production", "development", "test"):
+        # Which checks apply depends on this one: nothing else can be judged without it.
         raise SettingsError("LVYUE_ENV", f"must be production, development or test, got {env_raw!r}")
     env: Environment = env_raw  # type: ignore[assignment]
+    reader = _Reader(environ, env)
+    production = reader.production
 
-    database_url = _check_database_url(_get(environ, "DATABASE_URL") or DEFAULT_DATABASE_URL)
+    # Production runs several processes against one database and one Redis: the embedded
+    # SQLite file and Redis server are per checkout, so falling back to them would split state.
+    database_url = reader.get("DATABASE_URL")
+    if database_url is None:
+        if production:
+            reader.problem("DATABASE_URL", "is required in production (postgres://user:pass@host:5432/db)")
+        database_url = DEFAULT_DATABASE_URL
+    elif (problem := _database_url_problem(database_url)) is not None:
+        reader.problem("DATABASE_URL", problem)
 
-    redis_url = _get(environ, "REDIS_URL")
-    if redis_url is not None and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
-        raise SettingsError("REDIS_URL", f"must be redis://, rediss:// or unix://, got {redis_url!r}")
+    redis_url = reader.get("REDIS_URL")
+    if redis_url is None:
+        if production:
+            reader.problem("REDIS_URL", "is required in production (redis://host:6379/0)")
+    elif urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+        reader.problem("REDIS_URL", f"must be redis://, rediss:// or unix://, got {_shown(redis_url)!r}")
 
-    sandbox = env != "production"
-    api_base = _get(environ, "WECHAT_API_BASE") or (sandbox_defaults.API_BASE if sandbox else DEFAULT_WECHAT_API_BASE)
-    api_base = _check_http_url("WECHAT_API_BASE", api_base)
+    sandbox = not production
+    default_api_base = sandbox_defaults.API_BASE if sandbox else DEFAULT_WECHAT_API_BASE
+    api_base = _http_url(reader, "WECHAT_API_BASE", reader.get("WECHAT_API_BASE") or default_api_base)
+
+    appid = reader.require("WECHAT_APPID", sandbox_defaults.APPID)
+    reader.not_sandbox("WECHAT_APPID", reader.get("WECHAT_APPID"))
+
+    wechat_secret = reader.require("WECHAT_SECRET", sandbox_defaults.SECRET)
+    given_secret = reader.get("WECHAT_SECRET")
+    weak_secret = given_secret is not None and not APP_SECRET_RE.match(given_secret)
+    if production and reader.not_sandbox("WECHAT_SECRET", given_secret) and weak_secret:
+        reader.problem("WECHAT_SECRET", "must be the 32 letters and digits of the AppSecret WeChat issued")
+
+    push_token = reader.require("WECHAT_PUSH_TOKEN", sandbox_defaults.PUSH_TOKEN)
+    given_token = reader.get("WECHAT_PUSH_TOKEN")
+    weak_token = given_token is not None and (
+        not PUSH_TOKEN_RE.match(given_token) or len(given_token) < MIN_PUSH_TOKEN_CHARS_PRODUCTION
+    )
+    if production and reader.not_sandbox("WECHAT_PUSH_TOKEN", given_token) and weak_token:
+        reader.problem(
+            "WECHAT_PUSH_TOKEN",
+            f"must be {MIN_PUSH_TOKEN_CHARS_PRODUCTION} to 32 letters and digits in production"
+            f" (WeChat accepts at most 32; it has {len(push_token)})",
+        )
 
     # No AES key in production means plaintext push only; secure-mode pushes are then refused.
-    aes_key = _get(environ, "WECHAT_AES_KEY") or (sandbox_defaults.ENCODING_AES_KEY if sandbox else None)
+    aes_key = reader.get("WECHAT_AES_KEY") or (sandbox_defaults.ENCODING_AES_KEY if sandbox else None)
     if aes_key is not None and not AES_KEY_RE.match(aes_key):
-        raise SettingsError("WECHAT_AES_KEY", "must be 43 characters of A-Z, a-z, 0-9 (the EncodingAESKey)")
-    previous_aes_key = _get(environ, "WECHAT_PREVIOUS_AES_KEY")
+        reader.problem("WECHAT_AES_KEY", "must be 43 characters of A-Z, a-z, 0-9 (the EncodingAESKey)")
+    else:
+        reader.secret("WECHAT_AES_KEY", aes_key, minimum=43)
+    previous_aes_key = reader.get("WECHAT_PREVIOUS_AES_KEY")
     if previous_aes_key is not None and not AES_KEY_RE.match(previous_aes_key):
-        raise SettingsError("WECHAT_PREVIOUS_AES_KEY", "must be 43 characters of A-Z, a-z, 0-9")
+        reader.problem("WECHAT_PREVIOUS_AES_KEY", "must be 43 characters of A-Z, a-z, 0-9")
+    else:
+        reader.secret("WECHAT_PREVIOUS_AES_KEY", previous_aes_key, minimum=43)
 
-    state = _get(environ, "MINIPROGRAM_STATE") or "formal"
+    state = reader.get("MINIPROGRAM_STATE") or "formal"
     if state not in ("developer", "trial", "formal"):
-        raise SettingsError("MINIPROGRAM_STATE", f"must be developer, trial or formal, got {state!r}")
+        reader.problem("MINIPROGRAM_STATE", f"must be developer, trial or formal, got {state!r}")
 
-    session_secret = _require(environ, "SESSION_SECRET", env, "dev-session-secret-" + os.urandom(16).hex())
-    if len(session_secret) < 16:
-        raise SettingsError("SESSION_SECRET", "must be at least 16 characters")
+    session_secret = reader.require("SESSION_SECRET", "dev-session-secret-" + os.urandom(16).hex())
+    reader.secret("SESSION_SECRET", reader.get("SESSION_SECRET"))
 
-    callback = _get(environ, "SUPPLY_CHAIN_CALLBACK_URL")
+    supply_chain_secret = reader.require("SUPPLY_CHAIN_SECRET", sandbox_defaults.SUPPLY_CHAIN_SECRET)
+    if production:
+        reader.secret("SUPPLY_CHAIN_SECRET", reader.get("SUPPLY_CHAIN_SECRET"))
+
+    callback = reader.get("SUPPLY_CHAIN_CALLBACK_URL")
     if callback is not None:
-        callback = _check_http_url("SUPPLY_CHAIN_CALLBACK_URL", callback)
+        callback = _http_url(reader, "SUPPLY_CHAIN_CALLBACK_URL", callback)
 
-    templates_raw = _get(environ, "TEMPLATES_FILE")
+    ops_api_key = reader.get("OPS_API_KEY")
+    reader.secret("OPS_API_KEY", ops_api_key)
+
+    templates_raw = reader.get("TEMPLATES_FILE")
     templates_file = Path(templates_raw) if templates_raw else None
     if templates_file is not None and not templates_file.is_file():
-        raise SettingsError("TEMPLATES_FILE", f"no such file: {templates_file}")
+        reader.problem("TEMPLATES_FILE", f"no such file: {templates_file}")
 
-    business_tz = _get(environ, "BUSINESS_TZ") or "Asia/Shanghai"
+    business_tz = reader.get("BUSINESS_TZ") or "Asia/Shanghai"
     try:
         zoneinfo.ZoneInfo(business_tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise SettingsError("BUSINESS_TZ", f"unknown time zone {business_tz!r}") from None
+        reader.problem("BUSINESS_TZ", f"unknown time zone {business_tz!r}")
+        business_tz = "Asia/Shanghai"
 
+    metrics_exposure, metrics_token = _metrics(reader)
+
+    if reader.problems:
+        raise SettingsError.of(reader.problems)
     return Settings(
         env=env,
         database_url=database_url,
         redis_url=redis_url,
-        data_dir=Path(_get(environ, "LVYUE_DATA_DIR") or "data"),
+        data_dir=Path(reader.get("LVYUE_DATA_DIR") or "data"),
         wechat_api_base=api_base,
-        wechat_appid=_require(environ, "WECHAT_APPID", env, sandbox_defaults.APPID),
-        wechat_secret=_require(environ, "WECHAT_SECRET", env, sandbox_defaults.SECRET),
-        wechat_push_token=_require(environ, "WECHAT_PUSH_TOKEN", env, sandbox_defaults.PUSH_TOKEN),
+        wechat_appid=appid,
+        wechat_secret=wechat_secret,
+        wechat_push_token=push_token,
         wechat_aes_key=aes_key,
         wechat_previous_aes_key=previous_aes_key,
         miniprogram_state=state,
         session_secret=session_secret,
-        supply_chain_secret=_require(environ, "SUPPLY_CHAIN_SECRET", env, sandbox_defaults.SUPPLY_CHAIN_SECRET),
+        supply_chain_secret=supply_chain_secret,
         supply_chain_callback_url=callback,
-        ops_api_key=_get(environ, "OPS_API_KEY"),
+        ops_api_key=ops_api_key,
         templates_file=templates_file,
         business_tz=business_tz,
+        metrics_exposure=metrics_exposure,
+        metrics_token=metrics_token,
     )
+
+
+def _metrics(reader: _Reader) -> tuple[MetricsExposure, str | None]:
+    """Who may read /metrics. Production keeps it closed unless a token (or `public`) is chosen."""
+    token = reader.get("METRICS_TOKEN")
+    reader.secret("METRICS_TOKEN", token)
+    raw = reader.get("METRICS_EXPOSURE")
+    if raw is None:
+        if token is not None:
+            return "token", token
+        return ("off" if reader.production else "public"), None
+    if raw not in ("public", "token", "off"):
+        reader.problem("METRICS_EXPOSURE", f"must be public, token or off, got {raw!r}")
+        return "off", token
+    if raw == "token" and token is None:
+        reader.problem("METRICS_TOKEN", "is required when METRICS_EXPOSURE=token")
+    return raw, token  # type: ignore[return-value]
 
 
 @functools.cache

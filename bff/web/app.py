@@ -19,13 +19,17 @@ from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
 from bff.web.push import wechat_push
-from schema import schema
+from schema import schema_for
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
     # A Route, not a Mount: Mount answers POST /graphql with a 307 (stack-notes §2.1).
     return [
-        Route("/graphql", graphql_view(schema, production=settings.is_production), methods=["GET", "POST"]),
+        Route(
+            "/graphql",
+            graphql_view(schema_for(production=settings.is_production), production=settings.is_production),
+            methods=["GET", "POST"],
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),

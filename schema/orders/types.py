@@ -49,8 +49,11 @@ assert [k.value for k in OrderNodeKind] == list(NODE_ORDER)
 
 
 def iso(info: Info, value: datetime) -> str:
-    """A time as the mini-program shows it: ISO 8601 with the business zone's offset."""
-    return value.astimezone(info.context.resources.settings.zone).isoformat()
+    """A time as the mini-program shows it: ISO 8601 to the second, with the business zone's offset.
+
+    Whole seconds for every field: the BFF's own moments (decisions, receipts) carry milliseconds
+    and the supply chain's may carry any fraction, which the mini-program would show unevenly."""
+    return value.astimezone(info.context.resources.settings.zone).isoformat(timespec="seconds")
 
 
 def money(value: Decimal) -> str:

@@ -45,8 +45,8 @@ async def test_the_replay_story_moves_the_seeded_orders_on_and_replays_as_duplic
     # given
     user = await User.create(openid="oDEMO_user_0000000000000001")
     await demo.seed_orders(user)
-    now = datetime.now(UTC)
-    story = [event for _, event in demo.replay_story(user.openid, now, "LV-REPLAY-1")]
+    now = datetime.now(UTC).replace(microsecond=0)
+    story = [stamped(now) for _, stamped in demo.replay_story(user.openid, "LV-REPLAY-1")]
 
     # when
     first = [await ingest_body(b.body(event)) for event in story]

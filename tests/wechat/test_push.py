@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -268,9 +269,8 @@ def test_secure_for_another_appid_is_401() -> None:
 
 def test_secure_without_a_configured_key_is_401() -> None:
     params, envelope = secure_request(popup_body(PushFormat.XML), PushFormat.XML)
-    settings = make_settings(
-        LVYUE_ENV="production", WECHAT_AES_KEY="", WECHAT_SECRET="s", SUPPLY_CHAIN_SECRET="s"
-    )
+    # production without WECHAT_AES_KEY (elsewhere the sandbox key is the default)
+    settings = dataclasses.replace(make_settings(), env="production", wechat_aes_key=None)
     status, reason = rejection(params, envelope, settings)
     assert status == 401
     assert "not configured" in reason
