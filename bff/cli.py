@@ -36,12 +36,25 @@ def _settings() -> Settings:
     return get_settings()
 
 
+def _check_engines(settings: Settings, redis_url: str | None) -> None:
+    """Fail in one line, within seconds, when the database or Redis does not answer."""
+    from bff.runtime.dbcheck import check_database
+    from bff.runtime.redis import check_redis
+
+    asyncio.run(check_database(settings.database_url))
+    if redis_url is not None:
+        asyncio.run(check_redis(redis_url))
+
+
 def cmd_web(args: argparse.Namespace) -> None:
     import uvicorn
 
     from bff.web.app import create_app
 
     settings = _settings()
+    # Without REDIS_URL the app's lifespan starts the embedded server if none runs, and stops it
+    # at shutdown (here would be too late: uvicorn re-raises SIGTERM once the app has stopped).
+    _check_engines(settings, settings.redis_url)
     # log_config=None: uvicorn's loggers go through bff.runtime.logs' one format instead of its own.
     uvicorn.run(
         create_app(settings),
@@ -56,11 +69,13 @@ def cmd_web(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from arq.worker import run_worker
 
-    from bff.runtime.redis import redis_settings, resolve_redis_url
+    from bff.runtime.redis import redis_settings, redis_url_for
     from tasks.worker import WorkerSettings
 
     settings = _settings()
-    run_worker(WorkerSettings, redis_settings=redis_settings(resolve_redis_url(settings)))  # type: ignore[arg-type]
+    with redis_url_for(settings) as redis_url:
+        _check_engines(settings, redis_url)
+        run_worker(WorkerSettings, redis_settings=redis_settings(redis_url))  # type: ignore[arg-type]
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:
@@ -159,9 +174,13 @@ def cmd_stops(args: argparse.Namespace) -> None:
 
 
 def cmd_dev(args: argparse.Namespace) -> None:
-    from bff.devserver import run_dev
+    from bff.devserver import PortBusyError, run_dev
 
-    sys.exit(run_dev(web_port=args.port, sandbox_port=args.sandbox_port, host=args.host))
+    try:
+        code = run_dev(web_port=args.port, sandbox_port=args.sandbox_port, host=args.host)
+    except PortBusyError as exc:
+        raise CommandError(f"dev: {exc}") from None
+    sys.exit(code)
 
 
 def _describe_db(url: str) -> str:

@@ -120,3 +120,10 @@ SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 5
 # QUEUED or due SCHEDULED this long without progress: its job may be lost; enqueue it again.
 SWEEP_QUEUED_AFTER_S = 60
 SWEEP_BATCH = 500
+
+# ---------------------------------------------------------------- engines away (tasks/worker.py)
+# A job that fails because PostgreSQL or Redis is away (restart, failover) runs again after
+# base * 2^(try-1) seconds, capped; with these tries a job outlives an outage of about 5 minutes.
+ENGINE_AWAY_RETRY_BASE_S = 1.0
+ENGINE_AWAY_RETRY_CAP_S = 15.0
+ENGINE_AWAY_MAX_TRIES = 25

@@ -2,22 +2,28 @@
 
 Children share one environment: the same session secret, the embedded Redis server's URL and
 the sandbox's credentials. Ctrl-C (or any child dying) stops all of them.
+
+A restart changes nothing a user would notice: the session secret and the sandbox's memory
+(users, quotas, inbox) are kept under the data directory. The embedded Redis server is stopped
+on exit only by the `bff dev` that started it; a second `bff dev` of the same checkout reuses it
+and leaves it running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bff.runtime import dev_defaults
 from bff.runtime.dbcheck import check_database
-from bff.runtime.embedded_redis import ensure_embedded_redis, stop_embedded_redis
+from bff.runtime.redis import check_redis, redis_url_for
 from bff.runtime.settings import load_settings
 
 STOP_GRACE_S = 10.0
@@ -30,14 +36,37 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
 
 
+class PortBusyError(RuntimeError):
+    pass
+
+
 def dev_environment(web_port: int, sandbox_port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("LVYUE_ENV", "development")
     env.setdefault("WECHAT_API_BASE", f"http://127.0.0.1:{sandbox_port}")
-    env.setdefault("SESSION_SECRET", "dev-" + secrets.token_hex(24))  # one per `make run`
     env.setdefault("SANDBOX_PUSH_URL", f"http://127.0.0.1:{web_port}/wechat/push")
     env.setdefault("SUPPLY_CHAIN_SECRET", dev_defaults.SUPPLY_CHAIN_SECRET)
     return env
+
+
+def keep_across_restarts(env: dict[str, str], data_dir: Path) -> None:
+    """The session secret and the sandbox's memory live in the data directory, not in the run."""
+    env.setdefault("SESSION_SECRET", dev_defaults.session_secret(data_dir))
+    env.setdefault("SANDBOX_STATE_FILE", str((data_dir / dev_defaults.SANDBOX_STATE_FILE).resolve()))
+
+
+def check_ports_free(host: str, ports: dict[str, int]) -> None:
+    """Refuse to start on a port already taken (typically by another `bff dev`), before starting anything."""
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                raise PortBusyError(
+                    f"{name} port {host}:{port} is in use (another `bff dev`?); "
+                    f"choose others with --port / --sandbox-port"
+                ) from None
 
 
 def _start(child: Child, env: dict[str, str]) -> None:
@@ -62,11 +91,21 @@ def _stop_all(children: list[Child]) -> None:
 def run_dev(*, web_port: int, sandbox_port: int, host: str = "127.0.0.1") -> int:
     env = dev_environment(web_port, sandbox_port)
     settings = load_settings(env)  # SettingsError reaches the CLI as one line
+    check_ports_free(host, {"web": web_port, "sandbox": sandbox_port})
     asyncio.run(check_database(settings.database_url))
-    started_redis = False
-    if not settings.redis_url:
-        env["REDIS_URL"] = ensure_embedded_redis(settings.data_dir)
-        started_redis = True
+    keep_across_restarts(env, settings.data_dir)
+    # The embedded server is stopped on the way out only if this `bff dev` started it.
+    with redis_url_for(settings) as redis_url:
+        asyncio.run(check_redis(redis_url))
+        env["REDIS_URL"] = redis_url
+        return _run_children(
+            env, settings.database_url, web_port=web_port, sandbox_port=sandbox_port, host=host
+        )
+
+
+def _run_children(
+    env: dict[str, str], database_url: str, *, web_port: int, sandbox_port: int, host: str
+) -> int:
 
     python = sys.executable
     children = [
@@ -95,7 +134,7 @@ def run_dev(*, web_port: int, sandbox_port: int, host: str = "127.0.0.1") -> int
                 f"  readiness       {base}/readyz",
                 f"  metrics         {base}/metrics",
                 f"  WeChat sandbox  http://{host}:{sandbox_port}/sandbox/inbox/page   (inbox)",
-                f"  database        {settings.database_url}",
+                f"  database        {database_url}",
                 f"  redis           {env.get('REDIS_URL')}",
                 "Ctrl-C stops everything.",
                 "",
@@ -118,7 +157,5 @@ def run_dev(*, web_port: int, sandbox_port: int, host: str = "127.0.0.1") -> int
             time.sleep(0.3)
     finally:
         _stop_all(children)
-        if started_redis:
-            stop_embedded_redis(settings.data_dir)
     print("bff dev: stopped", flush=True)
     return exit_code

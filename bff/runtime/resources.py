@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 from arq.connections import ArqRedis
 
-from bff.runtime.redis import create_arq_pool, resolve_redis_url
+from bff.runtime.redis import create_arq_pool, redis_url_for
 from bff.runtime.settings import Settings
 
 # WeChat asks for answers within seconds; a stuck connection must not hold a job for minutes.
@@ -33,10 +33,12 @@ def new_http_client() -> httpx.AsyncClient:
 
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    arq = await create_arq_pool(resolve_redis_url(settings))
-    http = new_http_client()
-    try:
-        yield Resources(settings=settings, arq=arq, http=http)
-    finally:
-        await http.aclose()
-        await arq.aclose()
+    # An embedded Redis started here is stopped on the way out (`bff web` alone leaves none behind).
+    with redis_url_for(settings) as redis_url:
+        arq = await create_arq_pool(redis_url)
+        http = new_http_client()
+        try:
+            yield Resources(settings=settings, arq=arq, http=http)
+        finally:
+            await http.aclose()
+            await arq.aclose()
