@@ -22,7 +22,15 @@ from tortoise.functions import Count
 from bff.consent.preferences import preferences_of
 from bff.models.consent import ConsentLedger
 from bff.models.notices import Notice, NoticeStatus
-from bff.models.orders import OPEN_STATUSES, Order, OrderNodeEvent, OrderStatus
+from bff.models.orders import (
+    OPEN_STATUSES,
+    DeliverySlotOffer,
+    Order,
+    OrderExceptionLink,
+    OrderNodeEvent,
+    OrderReceipt,
+    OrderStatus,
+)
 from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
 from bff.templates_file import TemplatesFile
 from bff.topics import NODE_ORDER, TOPICS, Topic
@@ -64,7 +72,7 @@ async def load_user_facts(
     zone: ZoneInfo,
     order_nos: Collection[str] = (),
 ) -> dict[int, UserFacts]:
-    """The facts of every user in ``user_ids``, in seven queries whatever their number.
+    """The facts of every user in ``user_ids``, in ten queries whatever their number.
 
     ``order_nos``: orders the notices being decided are about; loaded even when they are no longer
     open (a notice of a delivered or cancelled order must still learn that).
@@ -111,19 +119,39 @@ async def load_user_facts(
 
 
 async def _orders(user_ids: list[int], order_nos: Collection[str]) -> dict[int, dict[str, OrderFacts]]:
-    """Open orders of the users, plus the named orders whatever their status (two queries)."""
+    """Open orders of the users, plus the named orders whatever their status (five queries:
+    the orders, their nodes, and what the user answered: receipts, slots, exceptions)."""
     query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
     if order_nos:
         query |= Q(order_no__in=sorted(set(order_nos)))
-    rows = await Order.filter(query).values_list("id", "order_no", "user_id", "status", "presale")
+    rows = await Order.filter(query).values_list(
+        "id", "order_no", "user_id", "status", "presale", "presale_updated_at"
+    )
     nodes: dict[int, set[str]] = defaultdict(set)
+    receipts: set[int] = set()
+    slots_chosen: set[int] = set()
+    exceptions_decided: dict[int, set[str]] = defaultdict(set)
     if rows:
-        for order_id, node in await OrderNodeEvent.filter(order_id__in=[r[0] for r in rows]).values_list(
+        order_ids = [r[0] for r in rows]
+        for order_id, node in await OrderNodeEvent.filter(order_id__in=order_ids).values_list(
             "order_id", "node"
         ):
             nodes[int(order_id)].add(str(node))
+        receipts = {
+            int(row[0]) for row in await OrderReceipt.filter(order_id__in=order_ids).values_list("order_id")
+        }
+        slots_chosen = {
+            int(row[0])
+            for row in await DeliverySlotOffer.filter(
+                order_id__in=order_ids, chosen_slot_id__isnull=False
+            ).values_list("order_id")
+        }
+        for order_id, exception_id in await OrderExceptionLink.filter(
+            order_id__in=order_ids, chosen_option__isnull=False
+        ).values_list("order_id", "exception__exception_id"):
+            exceptions_decided[int(order_id)].add(str(exception_id))
     by_user: dict[int, dict[str, OrderFacts]] = defaultdict(dict)
-    for order_id, order_no, user_id, status, presale in rows:
+    for order_id, order_no, user_id, status, presale, presale_updated_at in rows:
         seen = nodes.get(int(order_id), set())
         status = OrderStatus(status)
         by_user[int(user_id)][str(order_no)] = OrderFacts(
@@ -136,6 +164,10 @@ async def _orders(user_ids: list[int], order_nos: Collection[str]) -> dict[int, 
             made_to_order=bool(presale) or bool(seen & _PRODUCTION_NODES),
             delivered=status in _DELIVERED_STATUSES,
             nodes_seen=frozenset(NODE_ORDER.index(n) for n in seen if n in NODE_ORDER),
+            presale_updated_at=presale_updated_at,
+            receipt_confirmed=int(order_id) in receipts or status is OrderStatus.COMPLETED,
+            slot_chosen=int(order_id) in slots_chosen,
+            exceptions_decided=frozenset(exceptions_decided.get(int(order_id), ())),
         )
     return by_user
 

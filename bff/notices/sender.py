@@ -10,7 +10,9 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    worker has it, or it is settled; the run ends. Only the claimer goes on.
 4. Expired → SUPPRESSED (EXPIRED). Keywords rendered from the templates file, the page with the
    notice's open token; shortened and validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
-5. One consent unit is reserved and the notice marked as holding it, in one transaction; none
+5. The policy is asked again on fresh facts (``withdrawal``, bff/notices/planner.py): a notice no
+   longer wanted (receipt confirmed, switch turned off …) → SUPPRESSED with the policy's reason.
+   One consent unit is reserved and the notice marked as holding it, in one transaction; none
    left → SUPPRESSED (NO_UNITS).
 6. ``call_started_at`` is committed, then WeChat is called. The answer decides (by the client
    error's ``action``, wechat-platform.md §11):
@@ -79,6 +81,7 @@ __all__ = [
     "SendOutcome",
     "SendPolicy",
     "UnitLedger",
+    "Withdrawal",
     "enqueue_send",
     "next_day_at",
     "send_job_id",
@@ -199,6 +202,22 @@ async def queue_when_due(notice: Notice, now: datetime) -> None:
     )
 
 
+# Asks the policy, on fresh facts, whether a claimed notice is still wanted: its reason if not.
+Withdrawal = Callable[[Notice, datetime], Awaitable[str | None]]
+
+
+async def still_wanted(notice: Notice, now: datetime) -> str | None:
+    """The fallback ``withdrawal`` (no planner): every claimed notice goes on."""
+    return None
+
+
+def default_withdrawal() -> Withdrawal:
+    """The policy's last check before a unit is reserved (bff.notices.planner.withdrawal_before_send)."""
+    planner = importlib.import_module("bff.notices.planner")
+    found: Withdrawal | None = getattr(planner, "withdrawal_before_send", None)
+    return found or still_wanted
+
+
 def default_reconsider() -> Reconsider:
     """The policy's re-decision (bff.notices.planner.reconsider) when the planner provides one."""
     try:
@@ -312,6 +331,7 @@ class NoticeSender:
         ledger: UnitLedger = consent_ledger,
         policy: SendPolicy | None = None,
         reconsider: Reconsider | None = None,
+        withdrawal: Withdrawal | None = None,
         lock: OpenidLock | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -324,6 +344,7 @@ class NoticeSender:
         self.ledger = ledger
         self.policy = policy or SendPolicy()
         self.reconsider = reconsider or default_reconsider()
+        self.withdrawal = withdrawal or default_withdrawal()
         self.lock = lock or RedisOpenidLock(redis)
         self.clock = clock
 
@@ -431,6 +452,9 @@ class NoticeSender:
                 claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=detail
             )
 
+        withdrawn = await self.withdrawal(notice, now)
+        if withdrawn is not None:
+            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=withdrawn)
         if not await self._reserve(claim):
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=False, reason=NO_UNITS)
 
