@@ -48,6 +48,10 @@ PUSH_MAX_BODY_BYTES = 1_000_000
 # (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).
 JOB_PLAN_EVENT = "plan_notices_for_event"
 PLAN_JOB_ID_PREFIX = "plan:"
+# A planning run that fails is retried (it is idempotent: dedupe keys, conditional updates).
+PLAN_JOB_MAX_TRIES = 5
+PLAN_BACKOFF_BASE_S = 1.0
+PLAN_BACKOFF_CAP_S = 30.0
 SUPPLY_CHAIN_MAX_BODY_BYTES = 8_000_000  # 1000 events of a few KB each
 
 # ---------------------------------------------------------------- supply-chain commands (outbox)
@@ -113,4 +117,7 @@ SWEEP_JOB_TIMEOUT_S = SEND_JOB_TIMEOUT_S
 SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 5
 # QUEUED or due SCHEDULED this long without progress: its job may be lost; enqueue it again.
 SWEEP_QUEUED_AFTER_S = 60
+# PLANNED this long: the planning job that inserted it failed for good or was lost (its retries
+# take well under this); the sweeper decides it.
+SWEEP_PLANNED_AFTER_S = 180
 SWEEP_BATCH = 500

@@ -1,15 +1,19 @@
-"""Notice jobs. The planner itself arrives with the notice engine (issue 5)."""
+"""Notice jobs: planning one supply-chain event, sending one notice, the sweeper."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
 from bff import constants
+from bff.backoff import backoff_delay
 from bff.notices.sender import sender_for
 from bff.notices.sweeper import sweep
+
+log = logging.getLogger("lvyue.tasks.notices")
 
 
 async def plan_notices_for_event(
@@ -21,12 +25,25 @@ async def plan_notices_for_event(
     `order_id` is given when an exception reached one more order after the fact (its order was
     placed later); then only that order is planned. A scoped exception too large for one run
     continues in a follow-up job from `after_link` (job id `plan:<row id>:after:<link id>`).
+
+    A run that fails (after inserting some notices, perhaps) is retried with backoff, up to
+    PLAN_JOB_MAX_TRIES: planning is idempotent, so the retry inserts nothing twice and decides
+    what the failed run left PLANNED. Past that the sweeper decides the leftovers.
     """
     from bff.constants import JOB_PLAN_EVENT, PLAN_JOB_ID_PREFIX
     from bff.notices.planner import NoticeContext, plan_event
 
     notice_ctx = NoticeContext.from_settings(ctx["settings"], ctx["redis"])
-    report = await plan_event(event_row_id, notice_ctx, order_id=order_id, after_link=after_link)
+    try:
+        report = await plan_event(event_row_id, notice_ctx, order_id=order_id, after_link=after_link)
+    except Exception as exc:
+        attempt = int(ctx.get("job_try", 1))
+        if attempt >= constants.PLAN_JOB_MAX_TRIES:
+            log.error("planning event row %d failed %d times, giving up: %r", event_row_id, attempt, exc)
+            raise
+        log.warning("planning event row %d failed on try %d: %r; retrying", event_row_id, attempt, exc)
+        delay = backoff_delay(attempt, base=constants.PLAN_BACKOFF_BASE_S, cap=constants.PLAN_BACKOFF_CAP_S)
+        raise Retry(defer=delay) from exc
     if report.resume_after is not None:
         await ctx["redis"].enqueue_job(
             JOB_PLAN_EVENT,

@@ -28,7 +28,11 @@ from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
 
-FUNCTIONS: list[WorkerCoroutine | Function] = [heartbeat, plan_notices_for_event, handle_push_event]
+FUNCTIONS: list[WorkerCoroutine | Function] = [heartbeat, handle_push_event]
+# Planning: job id "plan:<event row id>…"; a failed run retries itself (tasks/notices.py).
+FUNCTIONS.append(
+    func(plan_notices_for_event, name=constants.JOB_PLAN_EVENT, max_tries=constants.PLAN_JOB_MAX_TRIES)
+)
 # Supply-chain commands: job id "command:<uuid>", no result kept so the dispatcher can re-queue.
 FUNCTIONS.append(
     func(

@@ -1,0 +1,83 @@
+"""The planning job (tasks/notices.py): a run that fails after inserting notices is retried, and
+the retry decides what it left PLANNED without creating or queueing anything twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from arq import func
+from arq.connections import ArqRedis
+from arq.worker import Function
+
+from bff import constants
+from bff.consent import ledger
+from bff.consent.preferences import PreferencesUpdate, update_preferences
+from bff.models import Notice, NoticeStatus, User
+from bff.notices import planner
+from bff.supply_chain import builders as b
+from bff.supply_chain.ingest import hand_over, ingest_body
+from bff.topics import Topic
+from tasks.worker import FUNCTIONS
+from tests.conftest import WorkerFactory
+
+pytestmark = pytest.mark.usefixtures("db")
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHIPPING = "tmpl-order-shipping-0001"
+OPENID = "oPLANJOB000000000000000001"
+
+
+def plan_job() -> Function:
+    """The planning job as the worker registers it."""
+    [job] = [f for f in FUNCTIONS if isinstance(f, Function) and f.name == constants.JOB_PLAN_EVENT]
+    return job
+
+
+async def test_a_planning_run_that_fails_after_inserting_is_retried_and_queues_the_notice_once(
+    arq_pool: ArqRedis, worker: WorkerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a paid order with a shipping unit (today, so that nothing has expired), whose
+    # OUTBOUND event is handed over for planning
+    now = datetime.now(UTC)
+    placed_at = now - timedelta(hours=2)
+    await ingest_body(b.body(b.placed("SO1", OPENID, placed_at), b.paid("SO1", placed_at)))
+    user = await User.get(openid=OPENID)
+    await ledger.credit(user.id, SHIPPING, 1)
+    # (no quiet hours, whatever time the suite runs at)
+    await update_preferences(user.id, PreferencesUpdate(quiet_hours=None))
+    result = await ingest_body(b.body(b.node("SO1", "OUTBOUND", now - timedelta(minutes=1))))
+    await hand_over(arq_pool, result.plans)
+
+    # and a database that drops the connection once, right after the notice was inserted
+    failures: list[str] = []
+    real_load = planner.load_user_facts
+
+    async def flaky_load(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append("lost")
+            assert await Notice.filter(status=NoticeStatus.PLANNED).count() == 1
+            raise ConnectionResetError("connection to the database was lost")
+        return await real_load(*args, **kwargs)
+
+    monkeypatch.setattr(planner, "load_user_facts", flaky_load)
+
+    # when a worker runs the planning job (sends are not this test's business: their job only
+    # records which notice it was queued for)
+    send_jobs: list[int] = []
+
+    async def record_send(ctx: dict[str, Any], notice_id: int) -> None:
+        send_jobs.append(notice_id)
+
+    w = await worker(functions=[plan_job(), func(record_send, name=constants.JOB_SEND_NOTICE)])
+    await w.run_check()
+
+    # then the failed run was retried, and the one notice is queued with one send job
+    assert failures == ["lost"]
+    assert (w.jobs_retried, w.jobs_failed) == (1, 0)
+    outbound = await Notice.get(topic=Topic.NODE_OUTBOUND)
+    assert outbound.status is NoticeStatus.QUEUED
+    assert await Notice.all().count() == 1
+    assert send_jobs == [outbound.id]
