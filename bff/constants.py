@@ -42,6 +42,15 @@ JOB_HANDLE_PUSH_EVENT = "handle_push_event"
 PUSH_JOB_ID_PREFIX = "push:"
 PUSH_JOB_MAX_TRIES = 5
 PUSH_MAX_BODY_BYTES = 1_000_000
+# Cron: a push row still RECEIVED this long after it was stored has no live job (a cancelled or
+# lost job; a job waiting for its retry keeps its id, so the re-enqueue is a no-op then): its job
+# is queued again. Rows older than the max age are left to operators (a push that keeps killing
+# its job is not retried for ever).
+JOB_REQUEUE_PUSH_EVENTS = "requeue_push_events"
+PUSH_REQUEUE_SECONDS = frozenset({5, 35})
+PUSH_REQUEUE_AFTER_S = 120
+PUSH_REQUEUE_MAX_AGE_S = 24 * 3600
+PUSH_REQUEUE_BATCH = 500
 
 # ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"

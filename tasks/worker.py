@@ -23,7 +23,7 @@ from bff.wechat.templates_check import start_template_check
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
-from tasks.push import handle_push_event
+from tasks.push import handle_push_event, requeue_push_events
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
@@ -94,6 +94,11 @@ class WorkerSettings:
             second=set(constants.SWEEP_SECONDS),
             run_at_startup=True,
             timeout=constants.SWEEP_JOB_TIMEOUT_S,
+        ),
+        cron(
+            requeue_push_events,
+            name=constants.JOB_REQUEUE_PUSH_EVENTS,
+            second=set(constants.PUSH_REQUEUE_SECONDS),
         ),
     ]
     on_startup = startup
