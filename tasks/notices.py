@@ -28,10 +28,11 @@ async def plan_notices_for_event(
 
     A run that fails (after inserting some notices, perhaps) is retried with backoff, up to
     PLAN_JOB_MAX_TRIES: planning is idempotent, so the retry inserts nothing twice and decides
-    what the failed run left PLANNED. Past that the sweeper decides the leftovers.
+    what the failed run left PLANNED. Past that the sweeper decides the leftovers, and the event is
+    handed over again if the supply chain delivers it again.
     """
     from bff.constants import JOB_PLAN_EVENT, PLAN_JOB_ID_PREFIX
-    from bff.notices.planner import NoticeContext, plan_event
+    from bff.notices.planner import NoticeContext, plan_event, reopen_for_redelivery
 
     notice_ctx = NoticeContext.from_settings(ctx["settings"], ctx["redis"])
     try:
@@ -40,6 +41,7 @@ async def plan_notices_for_event(
         attempt = int(ctx.get("job_try", 1))
         if attempt >= constants.PLAN_JOB_MAX_TRIES:
             log.error("planning event row %d failed %d times, giving up: %r", event_row_id, attempt, exc)
+            await reopen_for_redelivery(event_row_id)
             raise
         log.warning("planning event row %d failed on try %d: %r; retrying", event_row_id, attempt, exc)
         delay = backoff_delay(attempt, base=constants.PLAN_BACKOFF_BASE_S, cap=constants.PLAN_BACKOFF_CAP_S)

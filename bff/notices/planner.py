@@ -31,7 +31,8 @@ sender's sweeper (QUEUED rows without a job, due SCHEDULED rows).
 
 A planning job that fails is retried (tasks/notices.py); the retry inserts nothing twice and
 decides what the failed run left PLANNED. If it still fails (or its job is lost), the sweeper
-decides PLANNED rows older than SWEEP_PLANNED_AFTER_S (``decide_leftovers``).
+decides PLANNED rows older than SWEEP_PLANNED_AFTER_S (``decide_leftovers``), and a re-delivery
+of the event by the supply chain hands it over again (``reopen_for_redelivery``).
 """
 
 from __future__ import annotations
@@ -327,6 +328,13 @@ async def decide_leftovers(
         leftovers = await Notice.filter(id__in=ids[start : start + ctx.chunk], status=NoticeStatus.PLANNED)
         await decide_notices(leftovers, ctx, now=now, report=report)
     return report
+
+
+async def reopen_for_redelivery(event_row_id: int) -> None:
+    """A planning job gave up on the event: forget that it was handed over, so that the supply
+    chain delivering the event again hands it over again (ingest re-plans stored events whose
+    ``plan_enqueued_at`` is not set). What it left PLANNED is the sweeper's meanwhile."""
+    await SupplyChainEvent.filter(id=event_row_id).update(plan_enqueued_at=None)
 
 
 async def enqueue_send(arq: ArqRedis, notice_id: int, *, defer_until: datetime | None = None) -> bool:

@@ -17,9 +17,11 @@ from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, update_preferences
 from bff.models import Notice, NoticeStatus, User
 from bff.notices import planner
+from bff.settings import Settings
 from bff.supply_chain import builders as b
 from bff.supply_chain.ingest import hand_over, ingest_body
 from bff.topics import Topic
+from tasks.notices import plan_notices_for_event
 from tasks.worker import FUNCTIONS
 from tests.conftest import WorkerFactory
 
@@ -81,3 +83,30 @@ async def test_a_planning_run_that_fails_after_inserting_is_retried_and_queues_t
     assert outbound.status is NoticeStatus.QUEUED
     assert await Notice.all().count() == 1
     assert send_jobs == [outbound.id]
+
+
+async def test_an_event_whose_planning_gave_up_is_handed_over_again_when_delivered_again(
+    arq_pool: ArqRedis, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    # given an OUTBOUND event handed over for planning, and a planner that fails every time
+    now = datetime.now(UTC)
+    placed_at = now - timedelta(hours=2)
+    await ingest_body(b.body(b.placed("SO1", OPENID, placed_at), b.paid("SO1", placed_at)))
+    outbound = b.node("SO1", "OUTBOUND", now - timedelta(minutes=1))
+    [plan] = (await ingest_body(b.body(outbound))).plans
+    await hand_over(arq_pool, [plan])
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionResetError("connection to the database was lost")
+
+    monkeypatch.setattr(planner, "plan_event", broken)
+
+    # when its last try fails too
+    ctx = {"settings": settings, "redis": arq_pool, "job_try": constants.PLAN_JOB_MAX_TRIES}
+    with pytest.raises(ConnectionResetError):
+        await plan_notices_for_event(ctx, plan.event_row_id)
+
+    # then the supply chain delivering the same event again hands it over again
+    again = await ingest_body(b.body(outbound))
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert [p.event_row_id for p in again.plans] == [plan.event_row_id]
