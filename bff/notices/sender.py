@@ -206,16 +206,12 @@ async def queue_when_due(notice: Notice, now: datetime) -> None:
 Withdrawal = Callable[[Notice, datetime], Awaitable[str | None]]
 
 
-async def still_wanted(notice: Notice, now: datetime) -> str | None:
-    """The fallback ``withdrawal`` (no planner): every claimed notice goes on."""
-    return None
-
-
 def default_withdrawal() -> Withdrawal:
-    """The policy's last check before a unit is reserved (bff.notices.planner.withdrawal_before_send)."""
+    """The policy's last check before a unit is reserved (bff.notices.planner.withdrawal_before_send;
+    imported lazily: the planner imports this module)."""
     planner = importlib.import_module("bff.notices.planner")
-    found: Withdrawal | None = getattr(planner, "withdrawal_before_send", None)
-    return found or still_wanted
+    found: Withdrawal = planner.withdrawal_before_send
+    return found
 
 
 def default_reconsider() -> Reconsider:
