@@ -71,11 +71,15 @@ async def load_user_facts(
     now: datetime,
     zone: ZoneInfo,
     order_nos: Collection[str] = (),
+    withdrawal_only: bool = False,
 ) -> dict[int, UserFacts]:
     """The facts of every user in ``user_ids``, in ten queries whatever their number.
 
     ``order_nos``: orders the notices being decided are about; loaded even when they are no longer
     open (a notice of a delivered or cancelled order must still learn that).
+    ``withdrawal_only``: just what ``policy.withdrawal`` reads (switches, bans, the named orders),
+    for the sender's check before each send: the users' other orders, unsent notices and weekly
+    counts are left out, so the facts are not fit for ``policy.decide``.
     """
     ids = sorted(set(user_ids))
     if not ids:
@@ -91,9 +95,9 @@ async def load_user_facts(
         if is_banned:
             banned[user_id].add(template_id)
 
-    orders = await _orders(ids, order_nos)
-    unsent = await _unsent(ids)
-    weekly = await _weekly_sent(ids, now)
+    orders = await _orders(ids, order_nos, open_orders=not withdrawal_only)
+    unsent = {} if withdrawal_only else await _unsent(ids)
+    weekly = {} if withdrawal_only else await _weekly_sent(ids, now)
 
     facts: dict[int, UserFacts] = {}
     for user_id in ids:
@@ -118,12 +122,21 @@ async def load_user_facts(
     return facts
 
 
-async def _orders(user_ids: list[int], order_nos: Collection[str]) -> dict[int, dict[str, OrderFacts]]:
-    """Open orders of the users, plus the named orders whatever their status (five queries:
-    the orders, their nodes, and what the user answered: receipts, slots, exceptions)."""
-    query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
-    if order_nos:
-        query |= Q(order_no__in=sorted(set(order_nos)))
+async def _orders(
+    user_ids: list[int], order_nos: Collection[str], *, open_orders: bool = True
+) -> dict[int, dict[str, OrderFacts]]:
+    """Open orders of the users (unless not ``open_orders``), plus the named orders whatever their
+    status (five queries: the orders, their nodes, and what the user answered: receipts, slots,
+    exceptions)."""
+    named = Q(user_id__in=user_ids, order_no__in=sorted(set(order_nos)))
+    if open_orders:
+        query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
+        if order_nos:
+            query |= named
+    elif order_nos:
+        query = named
+    else:
+        return {}
     rows = await Order.filter(query).values_list(
         "id", "order_no", "user_id", "status", "presale", "presale_updated_at"
     )

@@ -302,6 +302,7 @@ async def withdrawal_before_send(notice: Notice, now: datetime) -> str | None:
         now=now,
         zone=get_settings().zone,
         order_nos=[notice.order_no] if notice.order_no is not None else [],
+        withdrawal_only=True,
     )
     reason = policy.withdrawal(notice_facts(notice, templates), facts[notice.user_id], now)
     return str(reason) if reason is not None else None
