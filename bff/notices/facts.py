@@ -126,8 +126,7 @@ async def _orders(
     user_ids: list[int], order_nos: Collection[str], *, open_orders: bool = True
 ) -> dict[int, dict[str, OrderFacts]]:
     """Open orders of the users (unless not ``open_orders``), plus the named orders whatever their
-    status (five queries: the orders, their nodes, and what the user answered: receipts, slots,
-    exceptions)."""
+    status (five queries: the orders, their nodes, receipts, slot offers, exceptions answered)."""
     named = Q(user_id__in=user_ids, order_no__in=sorted(set(order_nos)))
     if open_orders:
         query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
@@ -143,6 +142,7 @@ async def _orders(
     nodes: dict[int, set[str]] = defaultdict(set)
     receipts: set[int] = set()
     slots_chosen: set[int] = set()
+    slots_offered_at: dict[int, datetime] = {}
     exceptions_decided: dict[int, set[str]] = defaultdict(set)
     if rows:
         order_ids = [r[0] for r in rows]
@@ -153,12 +153,12 @@ async def _orders(
         receipts = {
             int(row[0]) for row in await OrderReceipt.filter(order_id__in=order_ids).values_list("order_id")
         }
-        slots_chosen = {
-            int(row[0])
-            for row in await DeliverySlotOffer.filter(
-                order_id__in=order_ids, chosen_slot_id__isnull=False
-            ).values_list("order_id")
-        }
+        for order_id, offered_at, chosen in await DeliverySlotOffer.filter(
+            order_id__in=order_ids
+        ).values_list("order_id", "offered_at", "chosen_slot_id"):
+            slots_offered_at[int(order_id)] = offered_at
+            if chosen is not None:
+                slots_chosen.add(int(order_id))
         for order_id, exception_id in await OrderExceptionLink.filter(
             order_id__in=order_ids, chosen_option__isnull=False
         ).values_list("order_id", "exception__exception_id"):
@@ -180,6 +180,7 @@ async def _orders(
             presale_updated_at=presale_updated_at,
             receipt_confirmed=int(order_id) in receipts or status is OrderStatus.COMPLETED,
             slot_chosen=int(order_id) in slots_chosen,
+            slot_offered_at=slots_offered_at.get(int(order_id)),
             exceptions_decided=frozenset(exceptions_decided.get(int(order_id), ())),
         )
     return by_user

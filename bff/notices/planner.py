@@ -18,8 +18,8 @@ PLANNED are decided by the next run.
     order.cancelled          none: the order's unsent notices are decided again (ORDER_CANCELLED)
 
 A topic no template carries plans nothing. A node event also puts the order's unsent older node
-notices to the policy again (they are SUPERSEDED now), and a presale progress the order's unsent
-earlier progress notices.
+notices to the policy again (they are SUPERSEDED now), and a presale progress (a delivery-slot
+offer) the order's unsent earlier progress (offer) notices.
 
 Then, chunk by chunk, the facts of the chunk's users are loaded in a fixed number of queries
 (bff/notices/facts.py) and each PLANNED notice is decided by ``bff.notices.policy.decide``, a
@@ -206,12 +206,13 @@ async def plan_event(
             status__in=list(UNSENT_STATUSES),
         )
         await decide_notices(stale, ctx, now=now, report=report)
-    elif isinstance(event, ev.PresaleProgress):
-        # Likewise an earlier progress of the order not sent yet (two stages deferred overnight
-        # would both go out in the morning): the policy finds it SUPERSEDED now.
+    elif isinstance(event, ev.PresaleProgress | ev.DeliverySlots):
+        # Likewise an earlier progress (two stages deferred overnight would both go out in the
+        # morning), or an offer this one replaces, not sent yet: the policy finds it SUPERSEDED now.
+        topic = Topic.PRESALE_PROGRESS if isinstance(event, ev.PresaleProgress) else Topic.DELIVERY_SLOT
         stale = await Notice.filter(
             order_no=order.order_no,
-            topic=str(Topic.PRESALE_PROGRESS),
+            topic=str(topic),
             occurred_at__lt=event.occurred_at,
             status__in=list(UNSENT_STATUSES),
         )

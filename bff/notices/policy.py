@@ -132,8 +132,10 @@ class OrderFacts:
     made_to_order: bool = False
     delivered: bool = False
     nodes_seen: frozenset[int] = frozenset()  # ranks in NODE_ORDER
-    # occurred_at of the latest presale progress applied to the order (a later stage is known).
+    # occurred_at of the latest presale progress applied to the order (a later stage is known),
+    # and of the delivery-slot offer that stands (a newer offer replaces the question).
     presale_updated_at: datetime | None = None
+    slot_offered_at: datetime | None = None
     # What the user has already answered: the receipt, the delivery slot offered, the exceptions
     # (by exceptionId) of this order they (or the default at the deadline) decided.
     receipt_confirmed: bool = False
@@ -317,12 +319,15 @@ def is_superseded(n: NoticeFacts, u: UserFacts) -> bool:
     """A later node of the same order is known (by position in NODE_ORDER: events arrive out of
     order and systems' clocks differ, but the physical sequence of nodes does not). A presale
     progress notice: a later progress of the order is known (by its occurred_at: the stages come
-    from one system, and a stage name says nothing about its place)."""
+    from one system, and a stage name says nothing about its place). A delivery-slot notice: a
+    newer offer replaced the one it asks about (an offer's time is its event's occurred_at)."""
     order = u.orders.get(n.order_no) if n.order_no is not None else None
     if order is None:
         return False
     if n.topic is Topic.PRESALE_PROGRESS:
         return order.presale_updated_at is not None and order.presale_updated_at > n.occurred_at
+    if n.topic is Topic.DELIVERY_SLOT:
+        return order.slot_offered_at is not None and order.slot_offered_at > n.occurred_at
     return n.node_rank is not None and order.latest_rank > n.node_rank
 
 

@@ -590,3 +590,28 @@ async def test_presale_progress_deferred_overnight_sends_only_the_latest_stage_i
     await second.refresh_from_db()
     assert second.status is NoticeStatus.SENT
     assert await ledger.remaining(user.id, PAYMENT) == 2
+
+
+async def test_a_new_delivery_slot_offer_supersedes_the_unsent_notice_of_the_old_one(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
+    # given an order whose slot notice is waiting (the user has one slot unit, spent on nothing yet)
+    ctx = context(arq_pool)
+    user = await paid_order(ctx, "SO1", openid(1))
+    await ledger.credit(user.id, SLOT, 1)
+    start = DAY + timedelta(days=1)
+    morning = [("AM", "上午", start, start + timedelta(hours=3))]
+    await feed(ctx, b.delivery_slots("SO1", DAY, DAY + timedelta(hours=20), morning))
+    old = await Notice.get(topic=Topic.DELIVERY_SLOT)
+    assert old.status is NoticeStatus.QUEUED
+
+    # when the supply chain replaces the offer before that notice went out
+    later = DAY + timedelta(hours=1)
+    evening = [("PM", "晚上", start + timedelta(hours=9), start + timedelta(hours=12))]
+    await feed(ctx, b.delivery_slots("SO1", later, DAY + timedelta(hours=22), evening), now=later)
+
+    # then the old question is withdrawn and the unit goes to the new one
+    await old.refresh_from_db()
+    new = await Notice.get(topic=Topic.DELIVERY_SLOT, id__not=old.id)
+    assert (old.status, old.reason) == (NoticeStatus.SUPPRESSED, Reason.SUPERSEDED)
+    assert new.status is NoticeStatus.QUEUED and new.values["slot_label"] == "晚上"

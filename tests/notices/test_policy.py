@@ -480,3 +480,16 @@ def test_decisions_of_a_batch_see_each_other() -> None:
     # then the second finds the unit promised
     assert first == Decision.send()
     assert decide(receipt, after, NOW) == Decision.suppress(Reason.NO_UNITS)
+
+
+def test_a_slot_notice_of_a_replaced_offer_is_superseded() -> None:
+    # given the order's slot offer that stands was made at 09:00
+    at_nine = NOW - timedelta(hours=1)
+    facts = user(units=3, orders={"SO1": order_at("OUTBOUND", slot_offered_at=at_nine)})
+    asking = action_notice(Topic.DELIVERY_SLOT, "slot:SO1:2026-11-21T10:00:00+00:00")
+
+    # then the notice of the 08:00 offer is stale, the one of the standing offer goes out
+    assert decide(replace(asking, occurred_at=at_nine - timedelta(hours=1)), facts, NOW) == Decision.suppress(
+        Reason.SUPERSEDED
+    )
+    assert decide(replace(asking, occurred_at=at_nine), facts, NOW) == Decision.send()
