@@ -48,12 +48,25 @@ JOB_HANDLE_PUSH_EVENT = "handle_push_event"
 PUSH_JOB_ID_PREFIX = "push:"
 PUSH_JOB_MAX_TRIES = 5
 PUSH_MAX_BODY_BYTES = 1_000_000
+# Cron: a push row still RECEIVED this long after it was stored has no live job (a cancelled or
+# lost job; a job waiting for its retry keeps its id, so the re-enqueue is a no-op then): its job
+# is queued again. Rows older than the max age are left to operators (a push that keeps killing
+# its job is not retried for ever).
+JOB_REQUEUE_PUSH_EVENTS = "requeue_push_events"
+PUSH_REQUEUE_SECONDS = frozenset({5, 35})
+PUSH_REQUEUE_AFTER_S = 120
+PUSH_REQUEUE_MAX_AGE_S = 24 * 3600
+PUSH_REQUEUE_BATCH = 500
 
 # ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"
 # (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).
 JOB_PLAN_EVENT = "plan_notices_for_event"
 PLAN_JOB_ID_PREFIX = "plan:"
+# A planning run that fails is retried (it is idempotent: dedupe keys, conditional updates).
+PLAN_JOB_MAX_TRIES = 5
+PLAN_BACKOFF_BASE_S = 1.0
+PLAN_BACKOFF_CAP_S = 30.0
 SUPPLY_CHAIN_MAX_BODY_BYTES = 8_000_000  # 1000 events of a few KB each
 
 # ---------------------------------------------------------------- supply-chain commands (outbox)
@@ -119,6 +132,9 @@ SWEEP_JOB_TIMEOUT_S = SEND_JOB_TIMEOUT_S
 SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 5
 # QUEUED or due SCHEDULED this long without progress: its job may be lost; enqueue it again.
 SWEEP_QUEUED_AFTER_S = 60
+# PLANNED this long: the planning job that inserted it failed for good or was lost (its retries
+# take well under this); the sweeper decides it.
+SWEEP_PLANNED_AFTER_S = 180
 SWEEP_BATCH = 500
 
 # ---------------------------------------------------------------- engines away (tasks/worker.py)

@@ -1,7 +1,8 @@
-"""Notice jobs. The planner itself arrives with the notice engine (issue 5)."""
+"""Notice jobs: planning one supply-chain event, sending one notice, the sweeper."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,10 @@ from arq import Retry
 from bff import constants
 from bff.notices.sender import sender_for
 from bff.notices.sweeper import sweep
+from bff.runtime.backoff import backoff_delay
+from tasks.engines import engine_away
+
+log = logging.getLogger("lvyue.tasks.notices")
 
 
 async def plan_notices_for_event(
@@ -21,12 +26,29 @@ async def plan_notices_for_event(
     `order_id` is given when an exception reached one more order after the fact (its order was
     placed later); then only that order is planned. A scoped exception too large for one run
     continues in a follow-up job from `after_link` (job id `plan:<row id>:after:<link id>`).
+
+    A run that fails (after inserting some notices, perhaps) is retried with backoff, up to
+    PLAN_JOB_MAX_TRIES: planning is idempotent, so the retry inserts nothing twice and decides
+    what the failed run left PLANNED. Past that the sweeper decides the leftovers, and the event is
+    handed over again if the supply chain delivers it again.
     """
     from bff.constants import JOB_PLAN_EVENT, PLAN_JOB_ID_PREFIX
-    from bff.notices.planner import NoticeContext, plan_event
+    from bff.notices.planner import NoticeContext, plan_event, reopen_for_redelivery
 
     notice_ctx = NoticeContext.from_settings(ctx["settings"], ctx["redis"])
-    report = await plan_event(event_row_id, notice_ctx, order_id=order_id, after_link=after_link)
+    try:
+        report = await plan_event(event_row_id, notice_ctx, order_id=order_id, after_link=after_link)
+    except Exception as exc:
+        if engine_away(exc):
+            raise  # an outage, not a failure: retry_while_engine_away waits it out (tasks/engines.py)
+        attempt = int(ctx.get("job_try", 1))
+        if attempt >= constants.PLAN_JOB_MAX_TRIES:
+            log.error("planning event row %d failed %d times, giving up: %r", event_row_id, attempt, exc)
+            await reopen_for_redelivery(event_row_id)
+            raise
+        log.warning("planning event row %d failed on try %d: %r; retrying", event_row_id, attempt, exc)
+        delay = backoff_delay(attempt, base=constants.PLAN_BACKOFF_BASE_S, cap=constants.PLAN_BACKOFF_CAP_S)
+        raise Retry(defer=delay) from exc
     if report.resume_after is not None:
         await ctx["redis"].enqueue_job(
             JOB_PLAN_EVENT,

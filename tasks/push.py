@@ -5,6 +5,9 @@ The receiver stores the event and queues ``handle_push_event`` with job id ``pus
 for subscription events; other events need an existing user) and hands the typed event to
 ``bff.consent.push_handlers.handle(event, user)``; without a user, or until that module exists,
 the event is only marked handled.
+
+``requeue_push_events`` (cron) queues the job again for rows left RECEIVED without one
+(bff.wechat.push.requeue_stuck_push_events).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from bff.models import PushEvent, PushEventStatus, User
 from bff.runtime.backoff import backoff_delay
 from bff.runtime.logsafe import mask
 from bff.wechat import events
-from bff.wechat.push import event_from_row
+from bff.wechat.push import event_from_row, requeue_stuck_push_events
 
 log = logging.getLogger("lvyue.tasks.push")
 
@@ -82,3 +85,8 @@ async def handle_push_event(ctx: dict[str, Any], push_event_id: int) -> str:
     )
     log.info("push event %d (%s) of %s handled", row.id, row.event, mask(row.openid))
     return "handled"
+
+
+async def requeue_push_events(ctx: dict[str, Any]) -> str:
+    """Cron: re-queue the job of push rows left RECEIVED after their job was cancelled or lost."""
+    return f"re-queued {await requeue_stuck_push_events(ctx['redis'])}"

@@ -9,15 +9,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import asyncpg
 from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 from arq.worker import Function
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise import Tortoise
-from tortoise.exceptions import DBConnectionError
 
 from bff import constants
 from bff.catalog.templates_check import start_template_check
@@ -30,8 +26,9 @@ from bff.runtime.resources import new_http_client
 from bff.runtime.settings import get_settings
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
+from tasks.engines import retry_while_engine_away
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
-from tasks.push import handle_push_event
+from tasks.push import handle_push_event, requeue_push_events
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
@@ -60,71 +57,6 @@ def counted(job: WorkerCoroutine, name: str | None = None) -> WorkerCoroutine:
             await record_job(ctx["redis"], label, outcome, time.perf_counter() - started)
 
     return run
-
-
-# Raised (or found among the causes) when PostgreSQL or Redis is not there: connection refused,
-# reset, "the database system is shutting down", "terminating connection due to administrator
-# command", a pool that cannot reconnect yet. InternalClientError ("another operation is in
-# progress") is what a pooled connection answers when the server dropped it mid-query (seen in
-# tests/e2e/test_engine_restarts.py).
-ENGINE_AWAY_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CannotConnectNowError,
-    DBConnectionError,
-    RedisConnectionError,
-    RedisTimeoutError,
-)
-
-
-def engine_away(exc: BaseException) -> bool:
-    """True when ``exc`` (or an exception it was raised from) says an engine is away."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ENGINE_AWAY_ERRORS):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def retry_while_engine_away(job: WorkerCoroutine) -> WorkerCoroutine:
-    """Run ``job`` again later, instead of failing it, when the database or Redis is away.
-
-    Without this a planning job that meets a restarting PostgreSQL fails for good and its event's
-    notices are never planned. Jobs are idempotent (dedupe keys, conditional updates), so a retry
-    after a partial run finishes what the failed run began.
-    """
-
-    @functools.wraps(job)
-    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await job(ctx, *args, **kwargs)
-        except Retry:
-            raise
-        except Exception as exc:
-            if not engine_away(exc):
-                raise
-            tries = int(ctx.get("job_try") or 1)
-            defer = min(
-                constants.ENGINE_AWAY_RETRY_CAP_S, constants.ENGINE_AWAY_RETRY_BASE_S * 2 ** (tries - 1)
-            )
-            log.warning(
-                "%s: %s is away (%s); try %d again in %.0f s",
-                job.__qualname__,
-                "Redis" if isinstance(exc, (RedisConnectionError, RedisTimeoutError)) else "the database",
-                type(exc).__name__,
-                tries,
-                defer,
-            )
-            raise Retry(defer=defer) from exc
-
-    run.retries_while_engine_away = True  # type: ignore[attr-defined]  # read by the tests
-    return run  # type: ignore[return-value]
 
 
 FUNCTIONS: list[WorkerCoroutine | Function] = [
@@ -215,6 +147,11 @@ class WorkerSettings:
             second=set(constants.SWEEP_SECONDS),
             run_at_startup=True,
             timeout=constants.SWEEP_JOB_TIMEOUT_S,
+        ),
+        cron(
+            requeue_push_events,
+            name=constants.JOB_REQUEUE_PUSH_EVENTS,
+            second=set(constants.PUSH_REQUEUE_SECONDS),
         ),
     ]
     on_startup = startup

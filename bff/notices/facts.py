@@ -24,7 +24,15 @@ from bff.catalog.topics import NODE_ORDER, TOPICS, Topic
 from bff.consent.preferences import preferences_of
 from bff.models.consent import ConsentLedger
 from bff.models.notices import Notice, NoticeStatus
-from bff.models.orders import OPEN_STATUSES, Order, OrderNodeEvent, OrderStatus
+from bff.models.orders import (
+    OPEN_STATUSES,
+    DeliverySlotOffer,
+    Order,
+    OrderExceptionLink,
+    OrderNodeEvent,
+    OrderReceipt,
+    OrderStatus,
+)
 from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
 
 DEFAULT_CHUNK = 500
@@ -63,11 +71,15 @@ async def load_user_facts(
     now: datetime,
     zone: ZoneInfo,
     order_nos: Collection[str] = (),
+    withdrawal_only: bool = False,
 ) -> dict[int, UserFacts]:
-    """The facts of every user in ``user_ids``, in seven queries whatever their number.
+    """The facts of every user in ``user_ids``, in ten queries whatever their number.
 
     ``order_nos``: orders the notices being decided are about; loaded even when they are no longer
     open (a notice of a delivered or cancelled order must still learn that).
+    ``withdrawal_only``: just what ``policy.withdrawal`` reads (switches, bans, the named orders),
+    for the sender's check before each send: the users' other orders, unsent notices and weekly
+    counts are left out, so the facts are not fit for ``policy.decide``.
     """
     ids = sorted(set(user_ids))
     if not ids:
@@ -83,9 +95,9 @@ async def load_user_facts(
         if is_banned:
             banned[user_id].add(template_id)
 
-    orders = await _orders(ids, order_nos)
-    unsent = await _unsent(ids)
-    weekly = await _weekly_sent(ids, now)
+    orders = await _orders(ids, order_nos, open_orders=not withdrawal_only)
+    unsent = {} if withdrawal_only else await _unsent(ids)
+    weekly = {} if withdrawal_only else await _weekly_sent(ids, now)
 
     facts: dict[int, UserFacts] = {}
     for user_id in ids:
@@ -110,20 +122,49 @@ async def load_user_facts(
     return facts
 
 
-async def _orders(user_ids: list[int], order_nos: Collection[str]) -> dict[int, dict[str, OrderFacts]]:
-    """Open orders of the users, plus the named orders whatever their status (two queries)."""
-    query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
-    if order_nos:
-        query |= Q(order_no__in=sorted(set(order_nos)))
-    rows = await Order.filter(query).values_list("id", "order_no", "user_id", "status", "presale")
+async def _orders(
+    user_ids: list[int], order_nos: Collection[str], *, open_orders: bool = True
+) -> dict[int, dict[str, OrderFacts]]:
+    """Open orders of the users (unless not ``open_orders``), plus the named orders whatever their
+    status (five queries: the orders, their nodes, receipts, slot offers, exceptions answered)."""
+    named = Q(user_id__in=user_ids, order_no__in=sorted(set(order_nos)))
+    if open_orders:
+        query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
+        if order_nos:
+            query |= named
+    elif order_nos:
+        query = named
+    else:
+        return {}
+    rows = await Order.filter(query).values_list(
+        "id", "order_no", "user_id", "status", "presale", "presale_updated_at"
+    )
     nodes: dict[int, set[str]] = defaultdict(set)
+    receipts: set[int] = set()
+    slots_chosen: set[int] = set()
+    slots_offered_at: dict[int, datetime] = {}
+    exceptions_decided: dict[int, set[str]] = defaultdict(set)
     if rows:
-        for order_id, node in await OrderNodeEvent.filter(order_id__in=[r[0] for r in rows]).values_list(
+        order_ids = [r[0] for r in rows]
+        for order_id, node in await OrderNodeEvent.filter(order_id__in=order_ids).values_list(
             "order_id", "node"
         ):
             nodes[int(order_id)].add(str(node))
+        receipts = {
+            int(row[0]) for row in await OrderReceipt.filter(order_id__in=order_ids).values_list("order_id")
+        }
+        for order_id, offered_at, chosen in await DeliverySlotOffer.filter(
+            order_id__in=order_ids
+        ).values_list("order_id", "offered_at", "chosen_slot_id"):
+            slots_offered_at[int(order_id)] = offered_at
+            if chosen is not None:
+                slots_chosen.add(int(order_id))
+        for order_id, exception_id in await OrderExceptionLink.filter(
+            order_id__in=order_ids, chosen_option__isnull=False
+        ).values_list("order_id", "exception__exception_id"):
+            exceptions_decided[int(order_id)].add(str(exception_id))
     by_user: dict[int, dict[str, OrderFacts]] = defaultdict(dict)
-    for order_id, order_no, user_id, status, presale in rows:
+    for order_id, order_no, user_id, status, presale, presale_updated_at in rows:
         seen = nodes.get(int(order_id), set())
         status = OrderStatus(status)
         by_user[int(user_id)][str(order_no)] = OrderFacts(
@@ -136,6 +177,11 @@ async def _orders(user_ids: list[int], order_nos: Collection[str]) -> dict[int, 
             made_to_order=bool(presale) or bool(seen & _PRODUCTION_NODES),
             delivered=status in _DELIVERED_STATUSES,
             nodes_seen=frozenset(NODE_ORDER.index(n) for n in seen if n in NODE_ORDER),
+            presale_updated_at=presale_updated_at,
+            receipt_confirmed=int(order_id) in receipts or status is OrderStatus.COMPLETED,
+            slot_chosen=int(order_id) in slots_chosen,
+            slot_offered_at=slots_offered_at.get(int(order_id)),
+            exceptions_decided=frozenset(exceptions_decided.get(int(order_id), ())),
         )
     return by_user
 

@@ -18,7 +18,8 @@ PLANNED are decided by the next run.
     order.cancelled          none: the order's unsent notices are decided again (ORDER_CANCELLED)
 
 A topic no template carries plans nothing. A node event also puts the order's unsent older node
-notices to the policy again (they are SUPERSEDED now).
+notices to the policy again (they are SUPERSEDED now), and a presale progress (a delivery-slot
+offer) the order's unsent earlier progress (offer) notices.
 
 Then, chunk by chunk, the facts of the chunk's users are loaded in a fixed number of queries
 (bff/notices/facts.py) and each PLANNED notice is decided by ``bff.notices.policy.decide``, a
@@ -27,6 +28,11 @@ job ``send:<id>`` is enqueued; DEFER → SCHEDULED at the end of quiet hours wit
 deferred until then; SUPPRESS → SUPPRESSED with the reason. Every status change is a conditional
 UPDATE from the status that was read. An enqueue lost after the commit is recovered by the
 sender's sweeper (QUEUED rows without a job, due SCHEDULED rows).
+
+A planning job that fails is retried (tasks/notices.py); the retry inserts nothing twice and
+decides what the failed run left PLANNED. If it still fails (or its job is lost), the sweeper
+decides PLANNED rows older than SWEEP_PLANNED_AFTER_S (``decide_leftovers``), and a re-delivery
+of the event by the supply chain hands it over again (``reopen_for_redelivery``).
 """
 
 from __future__ import annotations
@@ -200,6 +206,17 @@ async def plan_event(
             status__in=list(UNSENT_STATUSES),
         )
         await decide_notices(stale, ctx, now=now, report=report)
+    elif isinstance(event, ev.PresaleProgress | ev.DeliverySlots):
+        # Likewise an earlier progress (two stages deferred overnight would both go out in the
+        # morning), or an offer this one replaces, not sent yet: the policy finds it SUPERSEDED now.
+        topic = Topic.PRESALE_PROGRESS if isinstance(event, ev.PresaleProgress) else Topic.DELIVERY_SLOT
+        stale = await Notice.filter(
+            order_no=order.order_no,
+            topic=str(topic),
+            occurred_at__lt=event.occurred_at,
+            status__in=list(UNSENT_STATUSES),
+        )
+        await decide_notices(stale, ctx, now=now, report=report)
     await plan_drafts(drafts, ctx, now=now, report=report)
     return report
 
@@ -274,6 +291,52 @@ async def reconsider(notice: Notice, now: datetime) -> None:
     """Put a due SCHEDULED notice to the policy again, without enqueueing (the send job that
     calls this goes on by itself): QUEUED, SCHEDULED later, or SUPPRESSED with the reason."""
     await decide_notices([notice], NoticeContext.from_settings(get_settings()), now=now, enqueue=False)
+
+
+async def withdrawal_before_send(notice: Notice, now: datetime) -> str | None:
+    """Asked by the sender right before it reserves a unit: why the notice is no longer wanted
+    (``policy.withdrawal`` on facts loaded now), or None to go on. A decision may be hours old
+    (quiet hours, a retry's backoff); the facts it was taken on may not hold any more."""
+    templates = NoticeContext.from_settings(get_settings()).templates
+    facts = await load_user_facts(
+        [notice.user_id],
+        now=now,
+        zone=get_settings().zone,
+        order_nos=[notice.order_no] if notice.order_no is not None else [],
+        withdrawal_only=True,
+    )
+    reason = policy.withdrawal(notice_facts(notice, templates), facts[notice.user_id], now)
+    return str(reason) if reason is not None else None
+
+
+async def decide_leftovers(
+    arq: ArqRedis | None, *, now: datetime, older_than: timedelta, limit: int
+) -> PlanReport:
+    """Decide PLANNED notices left undecided for longer than ``older_than`` (their planning job
+    failed after inserting them, or gave up), at most ``limit``, and queue their sends. Rows a
+    running planning job is deciding meanwhile are safe: every status change is conditional."""
+    report = PlanReport()
+    ids = [
+        int(row[0])
+        for row in await Notice.filter(status=NoticeStatus.PLANNED, created_at__lte=now - older_than)
+        .order_by("id")
+        .limit(limit)
+        .values_list("id")
+    ]
+    if not ids:
+        return report
+    ctx = NoticeContext.from_settings(get_settings(), arq)
+    for start in range(0, len(ids), ctx.chunk):
+        leftovers = await Notice.filter(id__in=ids[start : start + ctx.chunk], status=NoticeStatus.PLANNED)
+        await decide_notices(leftovers, ctx, now=now, report=report)
+    return report
+
+
+async def reopen_for_redelivery(event_row_id: int) -> None:
+    """A planning job gave up on the event: forget that it was handed over, so that the supply
+    chain delivering the event again hands it over again (ingest re-plans stored events whose
+    ``plan_enqueued_at`` is not set). What it left PLANNED is the sweeper's meanwhile."""
+    await SupplyChainEvent.filter(id=event_row_id).update(plan_enqueued_at=None)
 
 
 async def enqueue_send(arq: ArqRedis, notice_id: int, *, defer_until: datetime | None = None) -> bool:
@@ -471,7 +534,7 @@ async def _plan_exception(
             NoticeDraft(
                 user_id=int(user_id),
                 topic=Topic.ORDER_EXCEPTION,
-                dedupe_key=f"exception:{exception.exception_id}:{order_no}",
+                dedupe_key=policy.exception_key(exception.exception_id, str(order_no)),
                 occurred_at=exception.occurred_at,
                 expires_at=exception.deadline,
                 values={"order_no": str(order_no), **values},

@@ -6,7 +6,7 @@ they loaded or simulated. Checks run in a fixed order and the first that applies
 suppressed notice keeps one clear reason (bff/notices/reasons.py):
 
     EXPIRED → MAIN_SWITCH_OFF → TOPIC_OFF → TEMPLATE_BANNED → ORDER_CANCELLED → SUPERSEDED
-    → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → QUIET_HOURS (defer) → SEND
+    → ANSWERED → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → QUIET_HOURS (defer) → SEND
 
 Spending consent where it matters (SAVED_FOR_HIGHER_PRIORITY): one accept of a template buys one
 send of it, and several topics share a template. ``ahead_of`` lists what is known to be coming for
@@ -16,6 +16,12 @@ how many of those are strictly more important than this notice. The notice is se
 units left (minus those already promised to queued notices) are more than H; otherwise the unit
 is kept for the more important notices ahead. ``reserve_for_ahead=False`` turns the rule off:
 "first come, first served".
+
+The checks up to ANSWERED say whether the notice is still wanted at all (``withdrawal``). The
+sender asks exactly that again, with fresh facts, right before it reserves a unit: a decision
+taken hours ago (deferred by quiet hours, waiting in a retry) must not outlive the facts it was
+taken on. Units, priority and the weekly limit are not asked again there: the reservation itself
+is the fresh unit check, and the promise a queued notice holds was counted when it was queued.
 """
 
 from __future__ import annotations
@@ -126,6 +132,15 @@ class OrderFacts:
     made_to_order: bool = False
     delivered: bool = False
     nodes_seen: frozenset[int] = frozenset()  # ranks in NODE_ORDER
+    # occurred_at of the latest presale progress applied to the order (a later stage is known),
+    # and of the delivery-slot offer that stands (a newer offer replaces the question).
+    presale_updated_at: datetime | None = None
+    slot_offered_at: datetime | None = None
+    # What the user has already answered: the receipt, the delivery slot offered, the exceptions
+    # (by exceptionId) of this order they (or the default at the deadline) decided.
+    receipt_confirmed: bool = False
+    slot_chosen: bool = False
+    exceptions_decided: frozenset[str] = frozenset()
 
     @property
     def latest_rank(self) -> int:
@@ -223,6 +238,18 @@ def receipt_key(order_no: str) -> str:
     return f"receipt:{order_no}"
 
 
+def exception_key(exception_id: str, order_no: str) -> str:
+    return f"exception:{exception_id}:{order_no}"
+
+
+def exception_of_key(key: str, order_no: str) -> str | None:
+    """The exceptionId in an ``exception_key`` (None for another key)."""
+    prefix, suffix = "exception:", f":{order_no}"
+    if key.startswith(prefix) and key.endswith(suffix) and len(key) > len(prefix) + len(suffix):
+        return key[len(prefix) : -len(suffix)]
+    return None
+
+
 def upcoming_for_order(order: OrderFacts) -> list[Upcoming]:
     """The notices an open, paid order will still cause: its nodes after the latest one seen
     (stock orders skip the production nodes) and, until it is delivered, the receipt reminder."""
@@ -290,11 +317,51 @@ def is_cancelled(n: NoticeFacts, u: UserFacts) -> bool:
 
 def is_superseded(n: NoticeFacts, u: UserFacts) -> bool:
     """A later node of the same order is known (by position in NODE_ORDER: events arrive out of
-    order and systems' clocks differ, but the physical sequence of nodes does not)."""
-    if n.node_rank is None or n.order_no is None:
+    order and systems' clocks differ, but the physical sequence of nodes does not). A presale
+    progress notice: a later progress of the order is known (by its occurred_at: the stages come
+    from one system, and a stage name says nothing about its place). A delivery-slot notice: a
+    newer offer replaced the one it asks about (an offer's time is its event's occurred_at)."""
+    order = u.orders.get(n.order_no) if n.order_no is not None else None
+    if order is None:
         return False
-    order = u.orders.get(n.order_no)
-    return order is not None and order.latest_rank > n.node_rank
+    if n.topic is Topic.PRESALE_PROGRESS:
+        return order.presale_updated_at is not None and order.presale_updated_at > n.occurred_at
+    if n.topic is Topic.DELIVERY_SLOT:
+        return order.slot_offered_at is not None and order.slot_offered_at > n.occurred_at
+    return n.node_rank is not None and order.latest_rank > n.node_rank
+
+
+def is_answered(n: NoticeFacts, u: UserFacts) -> bool:
+    """The user already did what the notice asks them to do."""
+    order = u.orders.get(n.order_no) if n.order_no is not None else None
+    if order is None:
+        return False
+    if n.topic is Topic.RECEIPT_CONFIRM:
+        return order.receipt_confirmed
+    if n.topic is Topic.DELIVERY_SLOT:
+        return order.slot_chosen
+    if n.topic is Topic.ORDER_EXCEPTION:
+        return exception_of_key(n.key, order.order_no) in order.exceptions_decided
+    return False
+
+
+def withdrawal(n: NoticeFacts, u: UserFacts, now: datetime) -> Reason | None:
+    """Why the notice is no longer wanted at all (the first checks of ``decide``), or None."""
+    if n.expires_at is not None and now >= n.expires_at:
+        return Reason.EXPIRED
+    if not u.main_switch:
+        return Reason.MAIN_SWITCH_OFF
+    if not u.topic_on(n.topic):
+        return Reason.TOPIC_OFF
+    if n.template_id in u.banned_templates:
+        return Reason.TEMPLATE_BANNED
+    if is_cancelled(n, u):
+        return Reason.ORDER_CANCELLED
+    if is_superseded(n, u):
+        return Reason.SUPERSEDED
+    if is_answered(n, u):
+        return Reason.ANSWERED
+    return None
 
 
 # ----------------------------------------------------------------------------------- the policy
@@ -303,18 +370,9 @@ def is_superseded(n: NoticeFacts, u: UserFacts) -> bool:
 def decide(n: NoticeFacts, u: UserFacts, now: datetime, *, reserve_for_ahead: bool = True) -> Decision:
     """Send now, defer until quiet hours end, or suppress with a reason. Pure."""
     info = topic_info(n.topic)
-    if n.expires_at is not None and now >= n.expires_at:
-        return Decision.suppress(Reason.EXPIRED)
-    if not u.main_switch:
-        return Decision.suppress(Reason.MAIN_SWITCH_OFF)
-    if not u.topic_on(n.topic):
-        return Decision.suppress(Reason.TOPIC_OFF)
-    if n.template_id in u.banned_templates:
-        return Decision.suppress(Reason.TEMPLATE_BANNED)
-    if is_cancelled(n, u):
-        return Decision.suppress(Reason.ORDER_CANCELLED)
-    if is_superseded(n, u):
-        return Decision.suppress(Reason.SUPERSEDED)
+    withdrawn = withdrawal(n, u, now)
+    if withdrawn is not None:
+        return Decision.suppress(withdrawn)
     units = u.units_left(n.template_id, excluding=n.key)
     if units <= 0:
         return Decision.suppress(Reason.NO_UNITS)

@@ -21,8 +21,12 @@ class Reason(StrEnum):
     TEMPLATE_BANNED = "TEMPLATE_BANNED"
     # The order was cancelled: what was still to tell about it is moot.
     ORDER_CANCELLED = "ORDER_CANCELLED"
-    # A later node of the same order is known: this older node's notice is stale.
+    # A later node of the same order is known: this older node's notice is stale (likewise a
+    # presale-progress notice once a later stage of the order is known).
     SUPERSEDED = "SUPERSEDED"
+    # The user already did what the notice asks for: confirmed receipt, chose a delivery slot,
+    # decided the exception. Added after the others, so the codes before it keep their order.
+    ANSWERED = "ANSWERED"
     # No consent unit of the template is left (after the notices already queued for it).
     NO_UNITS = "NO_UNITS"
     # The units left are fewer than, or as many as, the more important notices known to be ahead

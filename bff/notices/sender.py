@@ -12,7 +12,9 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). Keywords
    rendered from the templates file, the page with the notice's open token; shortened and
    validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
-5. One consent unit is reserved and the notice marked as holding it, in one transaction; none
+5. The policy is asked again on fresh facts (``withdrawal``, bff/notices/planner.py): a notice no
+   longer wanted (receipt confirmed, switch turned off …) → SUPPRESSED with the policy's reason.
+   One consent unit is reserved and the notice marked as holding it, in one transaction; none
    left → SUPPRESSED (NO_UNITS).
 6. WeChat is called. ``call_started_at`` is committed by the client's ``before_send`` hook, once
    the access token is at hand and right before the send request is written: a failed token fetch
@@ -88,6 +90,7 @@ __all__ = [
     "SendOutcome",
     "SendPolicy",
     "UnitLedger",
+    "Withdrawal",
     "enqueue_send",
     "next_day_at",
     "send_job_id",
@@ -209,6 +212,18 @@ async def queue_when_due(notice: Notice, now: datetime) -> None:
     )
 
 
+# Asks the policy, on fresh facts, whether a claimed notice is still wanted: its reason if not.
+Withdrawal = Callable[[Notice, datetime], Awaitable[str | None]]
+
+
+def default_withdrawal() -> Withdrawal:
+    """The policy's last check before a unit is reserved (bff.notices.planner.withdrawal_before_send;
+    imported lazily: the planner imports this module)."""
+    planner = importlib.import_module("bff.notices.planner")
+    found: Withdrawal = planner.withdrawal_before_send
+    return found
+
+
 def default_reconsider() -> Reconsider:
     """The policy's re-decision (bff.notices.planner.reconsider) when the planner provides one."""
     try:
@@ -322,6 +337,7 @@ class NoticeSender:
         ledger: UnitLedger = consent_ledger,
         policy: SendPolicy | None = None,
         reconsider: Reconsider | None = None,
+        withdrawal: Withdrawal | None = None,
         lock: OpenidLock | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -334,6 +350,7 @@ class NoticeSender:
         self.ledger = ledger
         self.policy = policy or SendPolicy()
         self.reconsider = reconsider or default_reconsider()
+        self.withdrawal = withdrawal or default_withdrawal()
         self.lock = lock or RedisOpenidLock(redis)
         self.clock = clock
 
@@ -447,6 +464,9 @@ class NoticeSender:
                 claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=detail
             )
 
+        withdrawn = await self.withdrawal(notice, now)
+        if withdrawn is not None:
+            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=withdrawn)
         if not await self._reserve(claim):
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=False, reason=NO_UNITS)
 

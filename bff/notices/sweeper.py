@@ -13,6 +13,10 @@ One ``sweep`` (the cron job ``sweep_notices``, every 15 s) does, in bounded batc
    send job is enqueued again. The job id ``send:<id>`` makes this a no-op while the job exists
    (queued, deferred, retrying or running), so only lost jobs come back — and jobs that failed
    (timed out, out of tries), whose leftover arq result would otherwise block the id for an hour.
+5. PLANNED for longer than ``planned_after``: the planning job that inserted the notice failed
+   after the insert and gave up (or was lost). The policy decides it now (bff.notices.planner.
+   decide_leftovers) and its send is queued; conditional updates keep a late planning run and the
+   sweeper from deciding it twice.
 
 ``stale_after`` must exceed the send job's timeout: arq cancels a send after SEND_JOB_TIMEOUT_S,
 so a SENDING row older than that has no live worker. Even if one were still alive, the claim's
@@ -31,6 +35,7 @@ from tortoise.queryset import QuerySet
 from bff import constants
 from bff.models.notices import Notice, NoticeStatus
 from bff.notices.delivery import settle_unknown_outcomes
+from bff.notices.planner import decide_leftovers
 from bff.notices.sender import OUTCOME_UNKNOWN, enqueue_send, settle_sending
 
 __all__ = ["SweepReport", "sweep"]
@@ -44,11 +49,13 @@ class SweepReport:
     outcome_unknown: int = 0  # died during the call: now waiting for a sent event
     assumed_sent: int = 0  # waited long enough: SENT (ASSUMED_SENT)
     enqueued: int = 0  # send jobs that were missing and are queued again
+    planned_decided: int = 0  # PLANNED leftovers of a failed planning job, decided now
 
     def __str__(self) -> str:
         return (
             f"requeued {self.requeued}, outcome unknown {self.outcome_unknown}, "
-            f"assumed sent {self.assumed_sent}, jobs enqueued {self.enqueued}"
+            f"assumed sent {self.assumed_sent}, jobs enqueued {self.enqueued}, "
+            f"planned decided {self.planned_decided}"
         )
 
 
@@ -59,6 +66,7 @@ async def sweep(
     stale_after: timedelta = timedelta(seconds=constants.SWEEP_STALE_AFTER_S),
     queued_after: timedelta = timedelta(seconds=constants.SWEEP_QUEUED_AFTER_S),
     outcome_timeout: timedelta = timedelta(seconds=constants.NOTICE_OUTCOME_TIMEOUT_S),
+    planned_after: timedelta = timedelta(seconds=constants.SWEEP_PLANNED_AFTER_S),
     limit: int = constants.SWEEP_BATCH,
 ) -> SweepReport:
     now = now or datetime.now(UTC)
@@ -99,8 +107,17 @@ async def sweep(
         if await enqueue_send(redis, notice_id, clear_finished=True):
             enqueued += 1
 
-    report = SweepReport(requeued=requeued, outcome_unknown=unknown, assumed_sent=assumed, enqueued=enqueued)
-    if requeued or unknown or assumed or enqueued:
+    leftovers = await decide_leftovers(redis, now=now, older_than=planned_after, limit=limit)
+    planned_decided = sum(leftovers.decided.values())
+
+    report = SweepReport(
+        requeued=requeued,
+        outcome_unknown=unknown,
+        assumed_sent=assumed,
+        enqueued=enqueued,
+        planned_decided=planned_decided,
+    )
+    if requeued or unknown or assumed or enqueued or planned_decided:
         log.warning("notice sweep: %s", report)
     return report
 

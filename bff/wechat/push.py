@@ -14,6 +14,11 @@ PushRejected with the HTTP status and a short reason:
 body we can read. ``store_push`` inserts one row per event in one batch, ignoring rows whose
 dedupe key is already stored (WeChat retries a push that was not answered within 5 s), and
 returns the ids whose handling job still has to run.
+
+``requeue_stuck_push_events`` (the cron job ``requeue_push_events``) queues the job again for
+rows still RECEIVED long after they were stored: their job was cancelled (timeout, shutdown),
+ran out of arq's tries, or was never queued (Redis down). The job id ``push:<row id>`` makes it
+a no-op while the job exists, and the job itself skips a row that is no longer RECEIVED.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 
 from bff import constants
 from bff.models.wechat import PushEvent as PushEventRow
@@ -302,6 +309,42 @@ async def enqueue_push_jobs(arq: ArqRedis, ids: Sequence[int]) -> int:
             constants.JOB_HANDLE_PUSH_EVENT, push_event_id, _job_id=push_job_id(push_event_id)
         )
         queued += job is not None
+    return queued
+
+
+async def requeue_stuck_push_events(
+    arq: ArqRedis,
+    *,
+    now: datetime | None = None,
+    after: timedelta = timedelta(seconds=constants.PUSH_REQUEUE_AFTER_S),
+    max_age: timedelta = timedelta(seconds=constants.PUSH_REQUEUE_MAX_AGE_S),
+    limit: int = constants.PUSH_REQUEUE_BATCH,
+) -> int:
+    """Queue ``handle_push_event`` again for rows RECEIVED between ``max_age`` and ``after`` ago
+    whose job no longer exists; returns how many jobs were queued.
+
+    A cancelled job leaves its result in Redis for the worker's ``keep_result`` and arq refuses
+    the job id until then: with no job key left, that result is stale and dropped first.
+    """
+    now = now or datetime.now(UTC)
+    ids = await (
+        PushEventRow.filter(
+            status=PushEventStatus.RECEIVED, received_at__lte=now - after, received_at__gt=now - max_age
+        )
+        .order_by("id")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    queued = 0
+    for value in ids:
+        push_event_id = int(value)  # type: ignore[call-overload]
+        job_id = push_job_id(push_event_id)
+        if await arq.exists(job_key_prefix + job_id):
+            continue  # queued, deferred for a retry, or running
+        await arq.delete(result_key_prefix + job_id)
+        queued += await enqueue_push_jobs(arq, [push_event_id])
+    if queued:
+        log.warning("re-queued %d push event(s) left RECEIVED without a job", queued)
     return queued
 
 

@@ -23,9 +23,11 @@ from bff.models import Notice, NoticeStatus, User
 from bff.notices.facts import load_user_facts
 from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, plan_drafts, plan_event, reconsider
 from bff.notices.reasons import Reason
+from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
 from bff.supply_chain.ingest import ingest_body
 from tests.conftest import WorkerFactory
+from tests.notices.send_fixtures import FakeClient, make_sender
 from tests.querycount import count_queries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -557,3 +559,59 @@ async def test_a_long_presale_stage_still_gives_one_notice_per_stage(
     keys = [n.dedupe_key for n in await Notice.filter(topic=Topic.PRESALE_PROGRESS)]
     assert len(keys) == 2
     assert all(len(key) <= 255 for key in keys)
+
+
+async def test_presale_progress_deferred_overnight_sends_only_the_latest_stage_in_the_morning(
+    db: TortoiseContext, arq_pool: ArqRedis, settings: Settings
+) -> None:
+    # given a presale order whose user has units for three notices of its template
+    ctx = context(arq_pool)
+    user = await paid_order(ctx, "SO1", openid(1), presale=True)
+    await ledger.credit(user.id, PAYMENT, 3)
+
+    # when two presale stages are reported during quiet hours
+    await feed(ctx, b.presale_progress("SO1", NIGHT, "定金", 100, None), now=NIGHT)
+    later = NIGHT + timedelta(hours=2)
+    await feed(ctx, b.presale_progress("SO1", later, "尾款", 30, None), now=later)
+
+    # then the earlier one is superseded at once, the later one waits for the morning
+    first, second = await Notice.filter(topic=Topic.PRESALE_PROGRESS).order_by("occurred_at")
+    assert (first.status, first.reason) == (NoticeStatus.SUPPRESSED, Reason.SUPERSEDED)
+    assert (second.status, second.reason) == (NoticeStatus.SCHEDULED, Reason.QUIET_HOURS)
+
+    # and when the deferred send jobs run in the morning, one message goes out: the latest stage
+    morning = datetime(2026, 11, 21, 8, 0, 5, tzinfo=SHANGHAI).astimezone(UTC)
+    client = FakeClient()
+    sender = make_sender(settings, arq_pool, client, clock=lambda: morning)
+    for row in (first, second):
+        await sender.send(row.id)
+    assert len(client.calls) == 1
+    assert any("尾款" in value for value in client.calls[0].data.values())
+    await second.refresh_from_db()
+    assert second.status is NoticeStatus.SENT
+    assert await ledger.remaining(user.id, PAYMENT) == 2
+
+
+async def test_a_new_delivery_slot_offer_supersedes_the_unsent_notice_of_the_old_one(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
+    # given an order whose slot notice is waiting (the user has one slot unit, spent on nothing yet)
+    ctx = context(arq_pool)
+    user = await paid_order(ctx, "SO1", openid(1))
+    await ledger.credit(user.id, SLOT, 1)
+    start = DAY + timedelta(days=1)
+    morning = [("AM", "上午", start, start + timedelta(hours=3))]
+    await feed(ctx, b.delivery_slots("SO1", DAY, DAY + timedelta(hours=20), morning))
+    old = await Notice.get(topic=Topic.DELIVERY_SLOT)
+    assert old.status is NoticeStatus.QUEUED
+
+    # when the supply chain replaces the offer before that notice went out
+    later = DAY + timedelta(hours=1)
+    evening = [("PM", "晚上", start + timedelta(hours=9), start + timedelta(hours=12))]
+    await feed(ctx, b.delivery_slots("SO1", later, DAY + timedelta(hours=22), evening), now=later)
+
+    # then the old question is withdrawn and the unit goes to the new one
+    await old.refresh_from_db()
+    new = await Notice.get(topic=Topic.DELIVERY_SLOT, id__not=old.id)
+    assert (old.status, old.reason) == (NoticeStatus.SUPPRESSED, Reason.SUPERSEDED)
+    assert new.status is NoticeStatus.QUEUED and new.values["slot_label"] == "晚上"

@@ -72,6 +72,19 @@ def user(units: int = 1, template_id: str = SHIPPING, **changes: object) -> User
     return replace(facts, **changes)  # type: ignore[arg-type]
 
 
+def action_notice(topic: Topic, key: str, order_no: str = "SO1") -> NoticeFacts:
+    """A notice on the shipping template's units that asks the user to do something."""
+    return NoticeFacts(
+        key=key,
+        topic=topic,
+        template_id=SHIPPING,
+        template_topics=frozenset({topic}),
+        occurred_at=NOW - timedelta(minutes=5),
+        expires_at=NOW + timedelta(days=1),
+        order_no=order_no,
+    )
+
+
 # ------------------------------------------------------------------------------- one per reason
 
 Case = tuple[str, Callable[[NoticeFacts], NoticeFacts], Callable[[UserFacts], UserFacts], Decision]
@@ -113,6 +126,12 @@ CASES: list[Case] = [
         lambda n: n,
         lambda u: replace(u, orders={"SO1": order_at("TRUNK_TRANSIT")}),
         Decision.suppress(Reason.SUPERSEDED),
+    ),
+    (
+        "the user already confirmed receipt",
+        lambda n: action_notice(Topic.RECEIPT_CONFIRM, "receipt:SO1"),
+        lambda u: replace(u, orders={"SO1": order_at("DELIVERED", receipt_confirmed=True)}),
+        Decision.suppress(Reason.ANSWERED),
     ),
     ("no units", lambda n: n, lambda u: replace(u, units={SHIPPING: 0}), Decision.suppress(Reason.NO_UNITS)),
     (
@@ -222,6 +241,51 @@ def test_an_older_node_is_superseded_whatever_the_arrival_order() -> None:
     # then the older one is stale and the newer one goes out
     assert decide(ofd, facts, NOW).reason == Reason.SUPERSEDED
     assert decide(delivered, facts, NOW).kind is DecisionKind.SEND
+
+
+@pytest.mark.parametrize(
+    ("notice", "answered", "unanswered"),
+    [
+        (
+            action_notice(Topic.RECEIPT_CONFIRM, "receipt:SO1"),
+            order_at("DELIVERED", receipt_confirmed=True),
+            order_at("DELIVERED"),
+        ),
+        (
+            action_notice(Topic.DELIVERY_SLOT, "slot:SO1:2026-11-21T10:00:00+00:00"),
+            order_at("OUTBOUND", slot_chosen=True),
+            order_at("OUTBOUND"),
+        ),
+        (
+            action_notice(Topic.ORDER_EXCEPTION, "exception:EX:1:SO1"),
+            order_at("OUTBOUND", exceptions_decided=frozenset({"EX:1"})),
+            order_at("OUTBOUND", exceptions_decided=frozenset({"EX:2"})),  # another exception
+        ),
+    ],
+    ids=["receipt", "slot", "exception"],
+)
+def test_a_notice_the_user_already_answered_is_withdrawn(
+    notice: NoticeFacts, answered: OrderFacts, unanswered: OrderFacts
+) -> None:
+    # given a user with units whose order has (or has not) had the notice's question answered
+    facts = user(units=3)
+
+    # then only the unanswered one is sent
+    assert decide(notice, replace(facts, orders={"SO1": answered}), NOW) == Decision.suppress(Reason.ANSWERED)
+    assert decide(notice, replace(facts, orders={"SO1": unanswered}), NOW) == Decision.send()
+
+
+def test_an_earlier_presale_progress_is_superseded_by_a_later_one() -> None:
+    # given the order's latest presale progress happened at 09:00
+    at_nine = NOW - timedelta(hours=1)
+    facts = user(units=3, orders={"SO1": order_at("OUTBOUND", presale_updated_at=at_nine)})
+    progress = action_notice(Topic.PRESALE_PROGRESS, "presale:SO1:定金")
+
+    # then a progress notice of 08:00 is stale, the one of 09:00 goes out
+    earlier = replace(progress, occurred_at=at_nine - timedelta(hours=1))
+    latest = replace(progress, key="presale:SO1:尾款", occurred_at=at_nine)
+    assert decide(earlier, facts, NOW) == Decision.suppress(Reason.SUPERSEDED)
+    assert decide(latest, facts, NOW) == Decision.send()
 
 
 # ------------------------------------------------------------------------------- quiet hours
@@ -416,3 +480,16 @@ def test_decisions_of_a_batch_see_each_other() -> None:
     # then the second finds the unit promised
     assert first == Decision.send()
     assert decide(receipt, after, NOW) == Decision.suppress(Reason.NO_UNITS)
+
+
+def test_a_slot_notice_of_a_replaced_offer_is_superseded() -> None:
+    # given the order's slot offer that stands was made at 09:00
+    at_nine = NOW - timedelta(hours=1)
+    facts = user(units=3, orders={"SO1": order_at("OUTBOUND", slot_offered_at=at_nine)})
+    asking = action_notice(Topic.DELIVERY_SLOT, "slot:SO1:2026-11-21T10:00:00+00:00")
+
+    # then the notice of the 08:00 offer is stale, the one of the standing offer goes out
+    assert decide(replace(asking, occurred_at=at_nine - timedelta(hours=1)), facts, NOW) == Decision.suppress(
+        Reason.SUPERSEDED
+    )
+    assert decide(replace(asking, occurred_at=at_nine), facts, NOW) == Decision.send()
