@@ -58,6 +58,8 @@ class Settings:
     ops_api_key: str | None
     templates_file: Path | None
     business_tz: str
+    # The merchant's masked phone for shipping uploads (SF Express requires one; §10.1).
+    shipping_consignor_contact: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -155,6 +157,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise SettingsError("BUSINESS_TZ", f"unknown time zone {business_tz!r}") from None
 
+    consignor = _get(environ, "SHIPPING_CONSIGNOR_CONTACT") or ("400****0000" if sandbox else None)
+    if consignor is not None and not re.fullmatch(r"[0-9+\-]*\*+[0-9]{4}", consignor):
+        raise SettingsError("SHIPPING_CONSIGNOR_CONTACT", "must be a masked phone like 138****1234")
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -173,6 +179,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ops_api_key=_get(environ, "OPS_API_KEY"),
         templates_file=templates_file,
         business_tz=business_tz,
+        shipping_consignor_contact=consignor,
     )
 
 

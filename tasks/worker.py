@@ -24,6 +24,7 @@ from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
 from tasks.push import handle_push_event
+from tasks.shipping import dispatch_shipping_uploads, upload_shipping_info
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
@@ -48,6 +49,17 @@ FUNCTIONS.append(
         keep_result=0,
         max_tries=constants.SEND_JOB_MAX_TRIES,
         timeout=constants.SEND_JOB_TIMEOUT_S,
+    )
+)
+
+# Shipping uploads: job id "shipping:<order id>", no result kept so the dispatcher can re-queue.
+FUNCTIONS.append(
+    func(
+        upload_shipping_info,
+        name=constants.JOB_UPLOAD_SHIPPING,
+        keep_result=0,
+        max_tries=constants.SHIPPING_MAX_ATTEMPTS + 5,
+        timeout=constants.SHIPPING_JOB_TIMEOUT_S,
     )
 )
 
@@ -84,6 +96,12 @@ class WorkerSettings:
         cron(heartbeat, name=constants.JOB_HEARTBEAT, second={0, 30}, run_at_startup=True),
         cron(dispatch_commands, name=constants.JOB_DISPATCH_COMMANDS, second=15, run_at_startup=True),
         cron(apply_deadline_defaults, name=constants.JOB_APPLY_DEADLINE_DEFAULTS, second=45),
+        cron(
+            dispatch_shipping_uploads,
+            name=constants.JOB_DISPATCH_SHIPPING_UPLOADS,
+            second=set(constants.SHIPPING_DISPATCH_SECONDS),
+            run_at_startup=True,
+        ),
         cron(
             sweep_notices,
             name=constants.JOB_SWEEP_NOTICES,

@@ -26,6 +26,8 @@ from bff.models.orders import (
     OrderReceipt,
     OrderStatus,
     PendingEvent,
+    ShippingUpload,
+    ShippingUploadStatus,
     Sku,
     SupplyChainEvent,
 )
@@ -60,6 +62,8 @@ __all__ = [
     "Preferences",
     "PushEvent",
     "PushEventStatus",
+    "ShippingUpload",
+    "ShippingUploadStatus",
     "Sku",
     "SubscribeRequestLog",
     "SupplyChainEvent",
