@@ -143,3 +143,22 @@ SWEEP_BATCH = 500
 ENGINE_AWAY_RETRY_BASE_S = 1.0
 ENGINE_AWAY_RETRY_CAP_S = 15.0
 ENGINE_AWAY_MAX_TRIES = 25
+
+# ---------------------------------------------------------------- shipping info (bff/orders/shipping.py)
+# One job per order; its arq job id is "shipping:<order id>" (keep_result=0, so the dispatcher can
+# enqueue it again once a run has finished).
+JOB_UPLOAD_SHIPPING = "upload_shipping_info"
+SHIPPING_JOB_ID_PREFIX = "shipping:"
+SHIPPING_JOB_TIMEOUT_S = 20  # token fetch + get_order + upload, each bounded by the HTTP timeouts
+# Upload attempts before a retryable failure becomes FAILED: 10060001 (payment not yet known to
+# the shipping service) is common for up to a minute after payment (§10.1); ~2 h of backoff.
+SHIPPING_MAX_ATTEMPTS = 20
+SHIPPING_BACKOFF_BASE_S = 10.0
+SHIPPING_BACKOFF_CAP_S = 600.0
+# A worker holds an upload this long (longer than a run can last); after it a crashed worker's
+# upload is claimable again (and first checked against WeChat's get_order).
+SHIPPING_UPLOAD_LEASE_S = 60
+# Cron: (re-)enqueue due uploads (the OUTBOUND that made one due is only stored by the webhook).
+JOB_DISPATCH_SHIPPING_UPLOADS = "dispatch_shipping_uploads"
+SHIPPING_DISPATCH_SECONDS = frozenset({5, 20, 35, 50})
+SHIPPING_DISPATCH_BATCH = 1000

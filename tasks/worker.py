@@ -29,6 +29,7 @@ from tasks.deadlines import apply_deadline_defaults
 from tasks.engines import retry_while_engine_away
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
 from tasks.push import handle_push_event, requeue_push_events
+from tasks.shipping import dispatch_shipping_uploads, upload_shipping_info
 from tasks.system import heartbeat
 
 log = logging.getLogger("lvyue.worker")
@@ -94,6 +95,17 @@ FUNCTIONS.append(
     )
 )
 
+# Shipping uploads: job id "shipping:<order id>", no result kept so the dispatcher can re-queue.
+FUNCTIONS.append(
+    func(
+        counted(upload_shipping_info, constants.JOB_UPLOAD_SHIPPING),
+        name=constants.JOB_UPLOAD_SHIPPING,
+        keep_result=0,
+        max_tries=constants.SHIPPING_MAX_ATTEMPTS + 5,
+        timeout=constants.SHIPPING_JOB_TIMEOUT_S,
+    )
+)
+
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
@@ -142,6 +154,12 @@ class WorkerSettings:
             second=45,
         ),
         cron(
+            counted(dispatch_shipping_uploads, constants.JOB_DISPATCH_SHIPPING_UPLOADS),
+            name=constants.JOB_DISPATCH_SHIPPING_UPLOADS,
+            second=set(constants.SHIPPING_DISPATCH_SECONDS),
+            run_at_startup=True,
+        ),
+        cron(
             counted(sweep_notices, constants.JOB_SWEEP_NOTICES),
             name=constants.JOB_SWEEP_NOTICES,
             second=set(constants.SWEEP_SECONDS),
@@ -149,7 +167,7 @@ class WorkerSettings:
             timeout=constants.SWEEP_JOB_TIMEOUT_S,
         ),
         cron(
-            requeue_push_events,
+            counted(requeue_push_events, constants.JOB_REQUEUE_PUSH_EVENTS),
             name=constants.JOB_REQUEUE_PUSH_EVENTS,
             second=set(constants.PUSH_REQUEUE_SECONDS),
         ),

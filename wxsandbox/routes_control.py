@@ -17,7 +17,14 @@ from starlette.routing import Route
 from wxsandbox.faults import Faults, FaultsError, apply_fault_changes
 from wxsandbox.inbox_page import render_inbox_page
 from wxsandbox.sandbox import sandbox_of
-from wxsandbox.shipping import CONFIRMED, SETTLEMENT_EVENT, order_keys, register_payment, settlement_fields
+from wxsandbox.shipping import (
+    CONFIRMED,
+    SETTLEMENT_EVENT,
+    order_keys,
+    register_payment,
+    settlement_fields,
+    shipping_overview,
+)
 from wxsandbox.state import SandboxState, new_openid
 from wxsandbox.subscribe import CHANGE_EVENT, POPUP_EVENT, AnswerError, change_setting, play_answers
 
@@ -293,6 +300,13 @@ async def payments(request: Request) -> Response:
         return JSONResponse(order.as_json())
 
 
+async def shipping(request: Request) -> Response:
+    """Every payment with its shipping state and last upload (what the merchant uploaded)."""
+    state = sandbox_of(request).state
+    async with state.lock:
+        return JSONResponse(shipping_overview(state))
+
+
 async def order_state(request: Request) -> Response:
     sandbox = sandbox_of(request)
     state = sandbox.state
@@ -339,4 +353,5 @@ ROUTES = [
     Route("/sandbox/ban", ban, methods=["POST"]),
     Route("/sandbox/payments", payments, methods=["POST"]),
     Route("/sandbox/orders/state", order_state, methods=["POST"]),
+    Route("/sandbox/shipping", shipping, methods=["GET"]),
 ]

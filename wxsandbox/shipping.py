@@ -234,3 +234,16 @@ def get_order(state: SandboxState, raw_body: bytes) -> dict[str, Any]:
         if key in state.orders:
             return state.orders[key].as_json()
     raise WxError(10060001)
+
+
+def shipping_overview(state: SandboxState) -> list[dict[str, Any]]:
+    """Every payment the sandbox knows, once each (a payment may sit under two keys), with its
+    state and last upload: what ``GET /sandbox/shipping`` shows."""
+    seen: set[int] = set()
+    overview: list[dict[str, Any]] = []
+    for order in state.orders.values():
+        if id(order) in seen:
+            continue
+        seen.add(id(order))
+        overview.append(order.as_json())
+    return overview

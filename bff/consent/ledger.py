@@ -8,10 +8,21 @@ transaction sold 20 units of 5 on PostgreSQL while SQLite hid it).
   AND NOT banned``; True when a unit was taken.
 - ``release_unit`` gives it back when the send did not go out: ``spent = spent - 1 WHERE spent > 0``
   (and, given ``reserved_at``, only when the units were not voided since the reservation).
-- ``zero_units`` voids what is left (43101, a change event): ``spent = granted``.
+- ``zero_units`` voids what WeChat voided (43101, a change event), as of when WeChat said so.
 - ``credit`` grants units (called by bff.consent.matching, which decides whether an accept counts).
 
 Remaining = granted - spent is therefore never negative.
+
+Voids handled late. WeChat's own counter is zero at the moment of a void (a change event's
+CreateTime, the start of a send answered 43101); what it holds afterwards came from accepts
+after that moment, less the sends made since. A void can be handled after a newer accept (the
+popup report is quick, the change push is not), so the ledger keeps dated moves
+(``ConsentLedgerMove``: GRANT, SPEND, VOID, written in the transaction of the counter change)
+and a void as of ``T`` replays the moves after ``T`` from zero, like WeChat's counter: a grant
+adds, a spend takes one if one is left, a later void resets. Units granted before ``T`` are
+voided, units of a newer accept survive unless a newer send used them, whichever order the
+jobs ran in. The void locks the ledger row (``SELECT … FOR UPDATE``) and sets ``spent`` so
+that what is left is that replay (never more than was left before).
 """
 
 from __future__ import annotations
@@ -21,8 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
-from bff.models.consent import ConsentLedger, WeChatStatus
+from bff.models.consent import ConsentLedger, ConsentLedgerMove, LedgerMoveKind, WeChatStatus
 
 
 def utcnow() -> datetime:
@@ -101,52 +113,122 @@ async def credit(
     }
     if always_keep is not None:
         changes["always_keep"] = always_keep
-    await ConsentLedger.filter(_row(user_id, template_id)).update(**changes)
+    async with in_transaction():
+        await ConsentLedger.filter(_row(user_id, template_id)).update(**changes)
+        await ConsentLedgerMove.create(
+            user_id=user_id, template_id=template_id, kind=LedgerMoveKind.GRANT, units=units, at=now
+        )
 
 
 async def reserve_unit(user_id: int, template_id: str) -> bool:
     """Take one unit for a send. True if a unit was reserved, False if none is left (or banned).
 
     One conditional UPDATE; under any number of concurrent callers exactly ``remaining`` succeed.
+    The dated SPEND move is written in the same transaction, after the UPDATE took the row lock.
     """
-    updated = await ConsentLedger.filter(
-        _row(user_id, template_id), banned=False, granted__gt=F("spent")
-    ).update(spent=F("spent") + 1, updated_at=utcnow())
+    now = utcnow()
+    async with in_transaction():
+        updated = await ConsentLedger.filter(
+            _row(user_id, template_id), banned=False, granted__gt=F("spent")
+        ).update(spent=F("spent") + 1, updated_at=now)
+        if updated == 1:
+            await ConsentLedgerMove.create(
+                user_id=user_id, template_id=template_id, kind=LedgerMoveKind.SPEND, units=1, at=now
+            )
     return updated == 1
 
 
 async def release_unit(user_id: int, template_id: str, *, reserved_at: datetime | None = None) -> bool:
     """Give back a unit whose send did not go out (a retryable failure, a suppressed notice).
 
-    With ``reserved_at`` (when ``reserve_unit`` succeeded) the unit is not given back if the units
-    were voided since (43101 or a change event in between): WeChat said there is nothing left.
-    True if a unit was given back.
+    With ``reserved_at`` (when ``reserve_unit`` succeeded) the unit is not given back if it was
+    reserved before the latest void (43101 or a change event as of a later moment): WeChat said
+    there is nothing left. After a void, what is left is the replay of the moves since it without
+    this spend (a spend that took nothing in the replay gives nothing back). True if the
+    number of units left went up.
     """
-    query = ConsentLedger.filter(_row(user_id, template_id), spent__gt=0)
-    if reserved_at is not None:
-        query = query.filter(Q(zeroed_at__isnull=True) | Q(zeroed_at__lt=reserved_at))
-    updated = await query.update(spent=F("spent") - 1, updated_at=utcnow())
-    return updated == 1
+    now = utcnow()
+    async with in_transaction():
+        row = await ConsentLedger.filter(_row(user_id, template_id)).select_for_update().first()
+        if row is None or row.spent <= 0:
+            return False
+        if reserved_at is not None and row.zeroed_at is not None and reserved_at <= row.zeroed_at:
+            return False
+        spends = ConsentLedgerMove.filter(user_id=user_id, template_id=template_id, kind=LedgerMoveKind.SPEND)
+        if reserved_at is None:
+            move = await spends.order_by("-at", "-id").first()
+        else:  # the spend of this reservation: the one nearest in time (the clocks may differ)
+            before = await spends.filter(at__lte=reserved_at).order_by("-at", "-id").first()
+            after = await spends.filter(at__gt=reserved_at).order_by("at", "id").first()
+            candidates = [m for m in (before, after) if m is not None]
+            move = min(candidates, key=lambda m: abs((m.at - reserved_at).total_seconds()), default=None)
+        if move is not None:
+            await move.delete()
+        if row.zeroed_at is None:
+            spent = row.spent - 1
+        else:
+            since = await _moves_after(user_id, template_id, row.zeroed_at)
+            left = min(row.remaining + 1, units_left_after_void(since))
+            spent = max(0, row.granted - left)
+        if spent >= row.spent:
+            return False
+        await ConsentLedger.filter(id=row.id).update(spent=spent, updated_at=now)
+        return True
+
+
+async def _moves_after(user_id: int, template_id: str, moment: datetime) -> list[ConsentLedgerMove]:
+    return await ConsentLedgerMove.filter(user_id=user_id, template_id=template_id, at__gt=moment).order_by(
+        "at", "id"
+    )
+
+
+def units_left_after_void(moves: Iterable[ConsentLedgerMove]) -> int:
+    """WeChat's counter after a void, replaying the moves that came after it (oldest first)."""
+    left = 0
+    for move in moves:
+        if move.kind is LedgerMoveKind.GRANT:
+            left += move.units
+        elif move.kind is LedgerMoveKind.SPEND:
+            left = max(0, left - move.units)
+        else:
+            left = 0
+    return left
 
 
 async def zero_units(
     user_id: int, template_id: str, status: WeChatStatus | None = None, *, as_of: datetime | None = None
 ) -> bool:
-    """Void every remaining unit (``spent = granted``) and optionally set WeChat's status.
+    """Void what WeChat voided as of ``as_of`` (default: now) and optionally set WeChat's status.
 
-    ``as_of`` is when WeChat said so (a change event's CreateTime, the time a 43101 send was
-    reserved): units granted after it come from a newer accept and are kept. True if the row was
-    changed.
+    ``as_of`` is when WeChat said so (a change event's CreateTime, the start of a send answered
+    43101). Units granted before it are voided; units of a newer accept are kept unless a newer
+    send used them (see the module docstring). ``status`` is not set when a newer accept
+    supersedes it. True if units were voided.
     """
     now = utcnow()
+    moment = as_of or now
     await ensure_row(user_id, template_id)
-    query = ConsentLedger.filter(_row(user_id, template_id))
-    if as_of is not None:
-        query = query.filter(Q(last_credit_at__isnull=True) | Q(last_credit_at__lte=as_of))
-    changes: dict[str, object] = {"spent": F("granted"), "zeroed_at": now, "updated_at": now}
-    if status is not None:
-        changes["wechat_status"] = status
-    return await query.update(**changes) == 1
+    async with in_transaction():
+        row = await ConsentLedger.filter(_row(user_id, template_id)).select_for_update().first()
+        if row is None:  # pragma: no cover - ensure_row created it
+            return False
+        newer = await _moves_after(user_id, template_id, moment)
+        await ConsentLedgerMove.create(
+            user_id=user_id, template_id=template_id, kind=LedgerMoveKind.VOID, units=0, at=moment
+        )
+        left = min(row.remaining, units_left_after_void(newer))
+        # zeroed_at: the moment of the latest void WeChat made (a late, older one leaves it).
+        latest_void = moment if row.zeroed_at is None or moment > row.zeroed_at else row.zeroed_at
+        changes: dict[str, object] = {
+            "spent": row.granted - left,
+            "zeroed_at": latest_void,
+            "updated_at": now,
+        }
+        newer_accept = any(move.kind is LedgerMoveKind.GRANT for move in newer)
+        if status is not None and not newer_accept:
+            changes["wechat_status"] = status
+        await ConsentLedger.filter(id=row.id).update(**changes)
+        return left < row.remaining
 
 
 async def set_status(

@@ -8,8 +8,9 @@ Every branch is idempotent: WeChat retries a push up to three times and a job ma
 - popup ``reject``: status REJECT; units granted earlier stay (a refused popup takes nothing back).
 - popup ``ban``: the template is disabled for the user and operators are told.
 - popup ``filter``: a configuration error (two ids with one title); operators are told.
-- change ``reject``: the user turned the template off in WeChat's settings: units zeroed, status
-  REJECT (unless a newer accept arrived since: ``zero_units(as_of=CreateTime)``).
+- change ``reject``: the user turned the template off in WeChat's settings: the units granted
+  before its CreateTime are voided, status REJECT; an accept newer than it keeps its unit and
+  its ACCEPT status, whichever job ran first (``zero_units(as_of=CreateTime)``).
 - sent: handed to the notice engine (``bff.notices.delivery.record_sent_event``), which matches
   it to the notice by ``msgid`` and records the delivery result.
 - anything else: not about consent; ignored here.

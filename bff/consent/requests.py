@@ -5,16 +5,23 @@ WeChat's popup takes at most 3 template ids (5 in the newest documentation; conf
 accept buys one send, so asking is worth most where units are missing for what lies ahead.
 
 The choice, by moment:
-- ``AFTER_PAYMENT`` / ``ORDER_DETAIL``: the templates of the order's nodes still ahead (and
-  presale progress while a presale order is not shipped). Custom orders go through the three
-  production nodes, stock orders skip them; an order counts as custom when it is a presale or
-  the supply chain reported or announced a production node for it. An order the BFF does not
-  know (yet: `order.placed` may lag behind the payment) or of another user: every node.
+- ``AFTER_PAYMENT`` / ``ORDER_DETAIL``: what still lies ahead for the order: the templates of
+  its nodes still ahead (and presale progress while a presale order is not shipped), and the
+  decisions and reminders that may come before it is delivered: an exception to decide, the
+  delivery slot to choose (until a slot is chosen or the order is out for delivery) and the
+  receipt reminder. Custom orders go through the three production nodes, stock orders skip
+  them; an order counts as custom when it is a presale or the supply chain reported or
+  announced a production node for it. An order the BFF does not know (yet: `order.placed` may
+  lag behind the payment) or of another user: every node and every decision.
   A template is skipped when the user already holds a unit for each of its topics ahead.
 - ``EXCEPTION``: the exception template.
 - ``RECEIPT``: what follows a received order: lifecycle topics (replenishment, maintenance, ...).
 - ``LIFECYCLE``: lifecycle and member topics.
 - ``SUBSCRIPTION_CENTER``: every topic.
+
+Only topics the notice engine sends (``SENT_TOPICS``) are ever asked for: an accept of a
+template nothing sends would be a unit the user gave for nothing. Lifecycle and member notices
+are not sent yet, so ``RECEIPT`` and ``LIFECYCLE`` ask for nothing today.
 
 Then, always: only topics the user has switched on, only one-time templates, never a template
 the user rejected with "always keep" (WeChat would answer `reject` silently) or that WeChat
@@ -48,6 +55,22 @@ ASKS_PER_DAY = 10
 ASKS_PER_MOMENT_PER_DAY = 3
 
 PRODUCTION_NODES = ("MATERIAL_IN", "PRODUCTION_STARTED", "QC_PASSED")
+# A delivery slot is offered before the courier sets out; from this node on none is asked for.
+SLOT_OFFERED_BEFORE = "OUT_FOR_DELIVERY"
+
+# The topics the notice engine plans and sends today (bff/notices/planner.py: order events,
+# the receipt reminder on DELIVERED, delivery slots, exceptions). Keep in step with the planner:
+# a topic missing here is never asked for, a topic here that nothing sends wastes an accept.
+SENT_TOPICS: frozenset[Topic] = frozenset(
+    {
+        Topic.ORDER_PAID,
+        *(node_topic(node) for node in NODE_ORDER),
+        Topic.PRESALE_PROGRESS,
+        Topic.DELIVERY_SLOT,
+        Topic.ORDER_EXCEPTION,
+        Topic.RECEIPT_CONFIRM,
+    }
+)
 
 
 class SubscribeMoment(StrEnum):
@@ -78,9 +101,20 @@ class OrderOutlook:
 
     nodes_ahead: tuple[str, ...]
     presale_pending: bool
+    # Decisions and reminders that may still come before delivery.
+    exception_possible: bool = False
+    slot_pending: bool = False
+    receipt_pending: bool = False
 
 
-UNKNOWN_ORDER = OrderOutlook(nodes_ahead=NODE_ORDER, presale_pending=False)
+UNKNOWN_ORDER = OrderOutlook(
+    nodes_ahead=NODE_ORDER,
+    presale_pending=False,
+    exception_possible=True,
+    slot_pending=True,
+    receipt_pending=True,
+)
+NOTHING_AHEAD = OrderOutlook(nodes_ahead=(), presale_pending=False)
 
 
 def _nodes_after(current: str | None, custom: bool) -> tuple[str, ...]:
@@ -95,13 +129,19 @@ async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
     """The nodes still ahead of the user's order; every node for an order the BFF cannot show them."""
     if not order_no:
         return UNKNOWN_ORDER
-    from bff.models.orders import Order, OrderNodeEvent, OrderNodeExpectation, OrderStatus
+    from bff.models.orders import (
+        DeliverySlotOffer,
+        Order,
+        OrderNodeEvent,
+        OrderNodeExpectation,
+        OrderStatus,
+    )
 
     order = await Order.get_or_none(order_no=order_no, user_id=user_id)
     if order is None:
         return UNKNOWN_ORDER
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DELIVERED):
-        return OrderOutlook(nodes_ahead=(), presale_pending=False)
+        return NOTHING_AHEAD
     custom = (
         order.presale
         or order.current_node in PRODUCTION_NODES
@@ -110,15 +150,36 @@ async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
     )
     ahead = _nodes_after(order.current_node, custom)
     presale_pending = order.presale and order.status in (OrderStatus.PAID, OrderStatus.IN_PRODUCTION)
-    return OrderOutlook(nodes_ahead=ahead, presale_pending=presale_pending)
+    courier_out = order.current_node in NODE_ORDER and NODE_ORDER.index(
+        order.current_node
+    ) >= NODE_ORDER.index(SLOT_OFFERED_BEFORE)
+    slot_chosen = await DeliverySlotOffer.filter(order_id=order.id, chosen_slot_id__isnull=False).exists()
+    return OrderOutlook(
+        nodes_ahead=ahead,
+        presale_pending=presale_pending,
+        exception_possible=True,
+        slot_pending=not courier_out and not slot_chosen,
+        receipt_pending=True,
+    )
 
 
 def topics_ahead(moment: SubscribeMoment, outlook: OrderOutlook) -> list[Topic]:
-    """The topics a notice may come about after this moment (before preferences)."""
+    """The topics a notice may come about after this moment (before preferences): only topics
+    the notice engine sends (``SENT_TOPICS``)."""
+    return [topic for topic in _topics_of_moment(moment, outlook) if topic in SENT_TOPICS]
+
+
+def _topics_of_moment(moment: SubscribeMoment, outlook: OrderOutlook) -> list[Topic]:
     if moment in ORDER_MOMENTS:
         topics = [node_topic(node) for node in outlook.nodes_ahead]
         if outlook.presale_pending:
             topics.append(Topic.PRESALE_PROGRESS)
+        if outlook.exception_possible:
+            topics.append(Topic.ORDER_EXCEPTION)
+        if outlook.slot_pending:
+            topics.append(Topic.DELIVERY_SLOT)
+        if outlook.receipt_pending:
+            topics.append(Topic.RECEIPT_CONFIRM)
         return topics
     if moment is SubscribeMoment.EXCEPTION:
         return [Topic.ORDER_EXCEPTION]

@@ -48,10 +48,10 @@ class ConsentLedger(Model):
     always_keep = fields.BooleanField(default=False)
     # WeChat answered `ban`: the template is unusable for this user until WeChat says accept again.
     banned = fields.BooleanField(default=False)
-    # When the last unit was granted: a zeroing that is older than this must not void it.
+    # When the last unit was granted (for operators: voids use the dated ConsentLedgerMove rows).
     last_credit_at = fields.DatetimeField(null=True)
-    # When the units were last voided (43101, change event): a reservation made before this is not
-    # given back on release.
+    # The moment of the latest void WeChat made (a change event's CreateTime, the start of a send
+    # answered 43101): a reservation made before it is not given back on release.
     zeroed_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -64,6 +64,37 @@ class ConsentLedger(Model):
     @property
     def remaining(self) -> int:
         return max(0, self.granted - self.spent)
+
+
+class LedgerMoveKind(StrEnum):
+    GRANT = "GRANT"  # an accept granted units
+    SPEND = "SPEND"  # a unit was reserved for a send
+    VOID = "VOID"  # WeChat said nothing is left (43101 or a change event) as of ``at``
+
+
+class ConsentLedgerMove(Model):
+    """One dated move of a (user, template) budget: the ledger's memory of WHEN units came and went.
+
+    The counters of ``ConsentLedger`` say how many units are left; these rows say which grants
+    and spends are newer than a void that is handled late (a change event processed after a
+    newer accept), so the void takes exactly the units WeChat voided (bff/consent/ledger.py).
+    A spend given back (release) deletes its SPEND row.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="consent_ledger_moves", on_delete=fields.CASCADE
+    )
+    template_id = fields.CharField(max_length=128)
+    kind = fields.CharEnumField(LedgerMoveKind, max_length=8)
+    units = fields.IntField()  # GRANT: units granted, SPEND: 1, VOID: 0
+    at = fields.DatetimeField()  # when it happened (WeChat's time for grants and voids)
+
+    user_id: int
+
+    class Meta:
+        table = "consent_ledger_moves"
+        indexes = (("user_id", "template_id", "at"),)
 
 
 class ConsentCredit(Model):

@@ -324,3 +324,40 @@ class PendingEvent(Model):
     class Meta:
         table = "pending_events"
         unique_together = (("event_id", "order_no"),)
+
+
+class ShippingUploadStatus(StrEnum):
+    PENDING = "PENDING"  # due (again) at next_attempt_at
+    UPLOADING = "UPLOADING"  # a worker holds it until next_attempt_at (its lease)
+    UPLOADED = "UPLOADED"  # WeChat has the shipping information
+    FAILED = "FAILED"  # refused for good, or retries used up (reason kept)
+
+
+class ShippingUpload(Model):
+    """The upload of a paid order's shipping information to WeChat (wechat-platform.md §10).
+
+    One row per order (unique): created when the order is paid and a node carried its carrier
+    and tracking number, moved by the ``upload_shipping_info`` job (bff/orders/shipping.py).
+    WeChat allows one re-ship per payment, so the information goes up exactly once.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    order: fields.OneToOneRelation[Order] = fields.OneToOneField(
+        "models.Order", related_name="shipping_upload", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(ShippingUploadStatus, max_length=10, default=ShippingUploadStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    # What was (or is to be) uploaded: WeChat's request body, as last built.
+    payload: dict[str, object] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    errcode = fields.IntField(null=True)
+    detail = fields.TextField(null=True)  # why it failed or is retried
+    uploaded_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    order_id: int
+
+    class Meta:
+        table = "shipping_uploads"
+        indexes = (("status", "next_attempt_at"),)

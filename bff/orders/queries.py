@@ -194,12 +194,33 @@ def open_exception_links(links: Sequence[OrderExceptionLink], now: datetime) -> 
     return [link for link in links if link.chosen_option is None and link.exception.deadline > now]
 
 
-def shown_exception(links: Sequence[OrderExceptionLink], now: datetime) -> OrderExceptionLink | None:
-    """The exception the order shows: the open one due first, else the latest one."""
+def ordered_exception_links(links: Sequence[OrderExceptionLink], now: datetime) -> list[OrderExceptionLink]:
+    """Every exception of an order in the order the mini-program should show them: those still
+    waiting for the user's decision first, the one due first leading (ties: the one linked
+    first), then the others newest first."""
     waiting = open_exception_links(links, now)
-    if waiting:
-        return min(waiting, key=lambda link: (link.exception.deadline, link.id))
-    return links[-1] if links else None
+    open_ids = {link.id for link in waiting}
+    rest = [link for link in links if link.id not in open_ids]
+    return sorted(waiting, key=lambda link: (link.exception.deadline, link.id)) + sorted(
+        rest, key=lambda link: link.id, reverse=True
+    )
+
+
+def shown_exception(
+    links: Sequence[OrderExceptionLink], now: datetime, *, focus: str | None = None
+) -> OrderExceptionLink | None:
+    """The one exception the order's single `exception` field shows (the contract allows one).
+
+    ``focus`` (the supply chain's exceptionId) is the exception the caller just acted on:
+    resolveException answers with the exception it resolved, not with another one. Without a
+    focus (or when the order has no such exception): the open one due first, else the latest.
+    """
+    if focus is not None:
+        focused = next((link for link in links if link.exception.exception_id == focus), None)
+        if focused is not None:
+            return focused
+    ordered = ordered_exception_links(links, now)
+    return ordered[0] if ordered else None
 
 
 def slot_awaits_choice(offer: DeliverySlotOffer | None, now: datetime) -> bool:

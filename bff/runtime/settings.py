@@ -95,6 +95,8 @@ class Settings:
     business_tz: str
     metrics_exposure: MetricsExposure = "public"
     metrics_token: str | None = None
+    # The merchant's masked phone for shipping uploads (SF Express requires one; §10.1).
+    shipping_consignor_contact: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -278,6 +280,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     metrics_exposure, metrics_token = _metrics(reader)
 
+    consignor = reader.get("SHIPPING_CONSIGNOR_CONTACT") or (None if production else "400****0000")
+    if consignor is not None and not re.fullmatch(r"[0-9+\-]*\*+[0-9]{4}", consignor):
+        reader.problem("SHIPPING_CONSIGNOR_CONTACT", "must be a masked phone like 138****1234")
+
     if reader.problems:
         raise SettingsError.of(reader.problems)
     return Settings(
@@ -300,6 +306,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         business_tz=business_tz,
         metrics_exposure=metrics_exposure,
         metrics_token=metrics_token,
+        shipping_consignor_contact=consignor,
     )
 
 

@@ -43,6 +43,7 @@ from bff.models.orders import (
     SupplyChainEvent,
 )
 from bff.models.users import User
+from bff.orders import shipping
 from bff.orders.status import derive_status, is_open
 from bff.supply_chain import events as ev
 from bff.supply_chain.scope import Scope, link_scoped_orders
@@ -303,6 +304,7 @@ class _Applier:
         order.paid_at = event.paid_at
         order.transaction_id = event.transaction_id
         await self._save_with_status(order)
+        await shipping.mark_due(order, now=self.now)  # shipped before the payment was known
         return order.status != OrderStatus.CANCELLED
 
     async def _node(self, event: ev.OrderNode, row_id: int, order: Order) -> bool:
@@ -336,6 +338,8 @@ class _Applier:
             order.shipment_updated_at = event.occurred_at
         await self._record_expectations(event, order)
         await self._save_with_status(order)
+        if carries_shipment:
+            await shipping.mark_due(order, now=self.now)  # WeChat needs the shipping info once
         # A late, older node is kept in the timeline but nobody is told about it.
         return became_current and order.status != OrderStatus.CANCELLED
 

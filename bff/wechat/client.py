@@ -70,6 +70,7 @@ API_JSCODE2SESSION = "jscode2session"
 API_SEND = "subscribe_send"
 API_GET_TEMPLATES = "gettemplate"
 API_UPLOAD_SHIPPING = "upload_shipping_info"
+API_GET_SHIPPING_ORDER = "get_order"
 
 _PATHS = {
     API_STABLE_TOKEN: "/cgi-bin/stable_token",
@@ -77,6 +78,7 @@ _PATHS = {
     API_SEND: "/cgi-bin/message/subscribe/send",
     API_GET_TEMPLATES: "/wxaapi/newtmpl/gettemplate",
     API_UPLOAD_SHIPPING: "/wxa/sec/order/upload_shipping_info",
+    API_GET_SHIPPING_ORDER: "/wxa/sec/order/get_order",
 }
 
 
@@ -464,6 +466,20 @@ class WeChatClient:
     async def upload_shipping_info(self, payload: Mapping[str, Any]) -> None:
         """upload_shipping_info (§10.1); ``payload`` is the documented JSON body."""
         await self._with_token(API_UPLOAD_SHIPPING, "POST", body=payload)
+
+    async def shipping_order_state(self, transaction_id: str) -> int:
+        """get_order (§10.2): the payment's ``order_state`` (1 awaiting shipment, 2 shipped, 3 receipt
+        confirmed, ...). 10060001 (payment unknown) is raised as a WeChatAPIError."""
+        answer = await self._with_token(
+            API_GET_SHIPPING_ORDER, "POST", body={"transaction_id": transaction_id}
+        )
+        order = answer.get("order")
+        state = order.get("order_state") if isinstance(order, dict) else None
+        if isinstance(state, bool) or not isinstance(state, int):
+            raise WeChatTransportError(
+                api=API_GET_SHIPPING_ORDER, detail="answer has no order.order_state", outcome_unknown=False
+            )
+        return state
 
 
 # --- factories --------------------------------------------------------------------------------

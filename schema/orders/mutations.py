@@ -42,8 +42,13 @@ class ConfirmReceiptPayload:
 
 
 async def _decide(
-    info: Info, order_no: str, decide: Callable[[], Awaitable[Decision]]
+    info: Info,
+    order_no: str,
+    decide: Callable[[], Awaitable[Decision]],
+    *,
+    focus_exception_id: str | None = None,
 ) -> tuple[OrderType | None, list[UserError]]:
+    """Run a decision; the order in the answer shows ``focus_exception_id`` as its exception."""
     try:
         decision = await decide()
     except DecisionError as refused:
@@ -52,10 +57,12 @@ async def _decide(
         if refused.code in _NO_ORDER or viewer_id is None:
             return None, [error]
         order = await queries.get_order(viewer_id, order_no)
-        return (OrderType.from_model(order) if order else None), [error]
+        if order is None:
+            return None, [error]
+        return OrderType.from_model(order, focus_exception_id=focus_exception_id), [error]
     # After the commit: a lost enqueue is only logged, the dispatcher finds the command later.
     await enqueue_sends(info.context.resources.arq, [decision.command_id])
-    return OrderType.from_model(decision.order), []
+    return OrderType.from_model(decision.order, focus_exception_id=focus_exception_id), []
 
 
 @strawberry.type
@@ -72,7 +79,8 @@ class OrderMutations:
         )
         return ChooseDeliverySlotPayload(order=order, user_errors=errors)
 
-    # Choose how an order's exception is handled before its deadline.
+    # Choose how an order's exception is handled before its deadline. The answer's
+    # `order.exception` is the exception named by `exceptionId` (an order may have several).
     @strawberry.mutation
     async def resolve_exception(
         self, info: Info, order_no: str, exception_id: strawberry.ID, option: str
@@ -81,6 +89,7 @@ class OrderMutations:
             info,
             order_no,
             lambda: decisions.resolve_exception(info.context.viewer_id, order_no, str(exception_id), option),
+            focus_exception_id=str(exception_id),
         )
         return ResolveExceptionPayload(order=order, user_errors=errors)
 

@@ -203,10 +203,12 @@ class OrderType:
     """One order of the viewer. Build with `OrderType.from_model(order)` from a scoped row."""
 
     row: strawberry.Private[Order]
+    # The exception `exception` shows when set (resolveException: the one it resolved).
+    focus_exception_id: strawberry.Private[str | None] = None
 
     @classmethod
-    def from_model(cls, order: Order) -> OrderType:
-        return cls(row=order)
+    def from_model(cls, order: Order, *, focus_exception_id: str | None = None) -> OrderType:
+        return cls(row=order, focus_exception_id=focus_exception_id)
 
     @strawberry.field
     def order_no(self) -> str:
@@ -315,12 +317,19 @@ class OrderType:
         offer = await loaders.slot_offer(info).load(self.row.id)
         return slot_offer_type(info, offer) if offer else None
 
-    # The open exception due first, else the latest one
+    # One exception (the contract's field is singular): the open one due first, else the latest;
+    # in resolveException's answer, the exception it resolved
     @strawberry.field
     async def exception(self, info: Info) -> OrderExceptionType | None:
         links = await loaders.exception_links(info).load(self.row.id)
-        link = queries.shown_exception(links, _now())
+        link = queries.shown_exception(links, _now(), focus=self.focus_exception_id)
         return exception_type(info, link) if link else None
+
+    # Every exception of the order: those awaiting a decision first (due first), then the others
+    @strawberry.field
+    async def exceptions(self, info: Info) -> list[OrderExceptionType]:
+        links = await loaders.exception_links(info).load(self.row.id)
+        return [exception_type(info, link) for link in queries.ordered_exception_links(links, _now())]
 
     # Notices sent or planned about this order
     @strawberry.field

@@ -3,7 +3,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bff.consent import ledger
+from bff.consent.ledger import utcnow
 from bff.models import ConsentLedger, User, WeChatStatus
 
 T = "tmpl-order-shipping-0001"
@@ -180,3 +183,124 @@ async def test_entries_reads_several_templates_at_once(user: User) -> None:
     assert found[T].remaining == 2
     assert found["tmpl-b"].refused_for_good
     assert found["tmpl-c"].wechat_status is WeChatStatus.NOT_ASKED
+
+
+# ---------------------------------------------------------------- voids handled late (issue 8, item 4)
+
+
+async def test_a_void_handled_after_a_newer_accept_voids_the_older_units_and_keeps_the_newer(
+    user: User,
+) -> None:
+    # given two units from accepts long ago, the user turned the template off at 10:00 and
+    # accepted it again at 10:05; the accept was handled first
+    refused_at = utcnow() - timedelta(minutes=30)
+    await ledger.credit(user.id, T, 2, at=refused_at - timedelta(days=2))
+    await ledger.credit(user.id, T, at=refused_at + timedelta(minutes=5))
+
+    # when the change event of 10:00 is handled
+    voided = await ledger.zero_units(user.id, T, WeChatStatus.REJECT, as_of=refused_at)
+
+    # then the two older units are gone, the newer one is left, and the newer accept's status stands
+    assert voided is True
+    assert await ledger.remaining(user.id, T) == 1
+    assert await ledger.status(user.id, T) is WeChatStatus.ACCEPT
+
+
+async def test_a_void_handled_before_the_newer_accept_ends_the_same(user: User) -> None:
+    # given the same story, handled in the order it happened
+    refused_at = utcnow() - timedelta(minutes=30)
+    await ledger.credit(user.id, T, 2, at=refused_at - timedelta(days=2))
+
+    # when
+    await ledger.zero_units(user.id, T, WeChatStatus.REJECT, as_of=refused_at)
+    await ledger.credit(user.id, T, at=refused_at + timedelta(minutes=5))
+
+    # then
+    assert await ledger.remaining(user.id, T) == 1
+    assert await ledger.status(user.id, T) is WeChatStatus.ACCEPT
+
+
+async def test_a_late_void_counts_a_send_that_used_the_newer_unit(user: User) -> None:
+    # given old units, a void at 10:00, a new accept at 10:05, and a send after it that used it
+    refused_at = utcnow() - timedelta(minutes=30)
+    await ledger.credit(user.id, T, 2, at=refused_at - timedelta(days=2))
+    await ledger.credit(user.id, T, at=refused_at + timedelta(minutes=5))
+    assert await ledger.reserve_unit(user.id, T)
+
+    # when the void is handled
+    await ledger.zero_units(user.id, T, WeChatStatus.REJECT, as_of=refused_at)
+
+    # then WeChat holds nothing: the old units are void and the new one is spent
+    assert await ledger.remaining(user.id, T) == 0
+
+
+async def test_a_43101_handled_after_a_newer_accept_keeps_only_the_newer_unit(user: User) -> None:
+    # given units our ledger believed in, a send started and answered 43101; meanwhile the user
+    # accepted again
+    await ledger.credit(user.id, T, 3, at=utcnow() - timedelta(days=1))
+    assert await ledger.reserve_unit(user.id, T)
+    call_started_at = utcnow()
+    await ledger.credit(user.id, T, at=call_started_at + timedelta(seconds=2))
+
+    # when the 43101 is handled
+    await ledger.zero_units(user.id, T, as_of=call_started_at)
+
+    # then only the newer accept's unit is left
+    assert await ledger.remaining(user.id, T) == 1
+
+
+async def test_an_older_void_handled_after_a_newer_one_changes_nothing_more(user: User) -> None:
+    # given a void at 10:10 already handled, then an accept at 10:20
+    ten = utcnow() - timedelta(hours=1)
+    await ledger.credit(user.id, T, 2, at=ten - timedelta(days=1))
+    await ledger.zero_units(user.id, T, WeChatStatus.REJECT, as_of=ten + timedelta(minutes=10))
+    await ledger.credit(user.id, T, at=ten + timedelta(minutes=20))
+
+    # when a void of 10:00 arrives late
+    await ledger.zero_units(user.id, T, WeChatStatus.REJECT, as_of=ten)
+
+    # then the accept of 10:20 stands
+    assert await ledger.remaining(user.id, T) == 1
+
+
+async def test_a_send_reserved_after_a_late_void_moment_is_given_back_when_it_fails(user: User) -> None:
+    # given a void at 10:00 handled after a new accept (10:05) and a reservation of that unit
+    refused_at = utcnow() - timedelta(minutes=30)
+    await ledger.credit(user.id, T, 2, at=refused_at - timedelta(days=2))
+    await ledger.credit(user.id, T, at=refused_at + timedelta(minutes=5))
+    reserved_at = utcnow()
+    assert await ledger.reserve_unit(user.id, T)
+    await ledger.zero_units(user.id, T, WeChatStatus.REJECT, as_of=refused_at)
+    assert await ledger.remaining(user.id, T) == 0
+
+    # when that send fails and gives its unit back
+    released = await ledger.release_unit(user.id, T, reserved_at=reserved_at)
+
+    # then the newer accept's unit is there again, and not more
+    assert released is True
+    assert await ledger.remaining(user.id, T) == 1
+
+
+@pytest.mark.postgres_only
+async def test_a_change_event_racing_a_newer_accept_leaves_exactly_the_newer_unit(user: User) -> None:
+    """The change event (void as of 10:00) and the newer accept (10:05) are handled at the same
+    time, many times over; on PostgreSQL they really overlap. Each time one unit is left."""
+    refused_at = utcnow() - timedelta(minutes=30)
+    templates = [f"tmpl-race-{index}" for index in range(20)]
+    for template_id in templates:
+        await ledger.credit(user.id, template_id, 2, at=refused_at - timedelta(days=2))
+
+    # when
+    await asyncio.gather(
+        *(
+            step
+            for template_id in templates
+            for step in (
+                ledger.zero_units(user.id, template_id, WeChatStatus.REJECT, as_of=refused_at),
+                ledger.credit(user.id, template_id, at=refused_at + timedelta(minutes=5)),
+            )
+        )
+    )
+
+    # then
+    assert [await ledger.remaining(user.id, template_id) for template_id in templates] == [1] * 20

@@ -147,6 +147,33 @@ async def test_a_late_change_reject_does_not_void_a_newer_accept(user: User) -> 
     assert await ledger.status(user.id, T) is WeChatStatus.ACCEPT
 
 
+async def test_a_late_change_reject_voids_the_older_units_and_keeps_the_newer_accept(user: User) -> None:
+    # given two units from accepts an hour before; the user turned the template off, then
+    # accepted a popup a minute later; the popup's job ran first
+    await apply(user, popup(user, "accept", create_time=CREATE_TIME - 3600))
+    await apply(user, popup(user, "accept", create_time=CREATE_TIME - 3500))
+    await apply(user, popup(user, "accept", create_time=CREATE_TIME + 60))
+
+    # when the change event is handled
+    await apply(user, change(user, "reject", create_time=CREATE_TIME))
+
+    # then WeChat's own count: the older two are void, the newer one is left
+    assert await ledger.remaining(user.id, T) == 1
+    assert await ledger.status(user.id, T) is WeChatStatus.ACCEPT
+
+
+async def test_a_change_reject_then_the_newer_accept_in_order_ends_the_same(user: User) -> None:
+    # given the same pushes handled in the order they happened
+    await apply(user, popup(user, "accept", create_time=CREATE_TIME - 3600))
+    await apply(user, popup(user, "accept", create_time=CREATE_TIME - 3500))
+    await apply(user, change(user, "reject", create_time=CREATE_TIME))
+    await apply(user, popup(user, "accept", create_time=CREATE_TIME + 60))
+
+    # then
+    assert await ledger.remaining(user.id, T) == 1
+    assert await ledger.status(user.id, T) is WeChatStatus.ACCEPT
+
+
 async def test_a_ban_disables_the_template_and_alerts_operators(user: User) -> None:
     # given a unit
     await apply(user, popup(user, "accept", create_time=CREATE_TIME - 60))

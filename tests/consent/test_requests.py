@@ -14,11 +14,21 @@ from bff.consent.preferences import PreferencesUpdate, TopicSwitch, update_prefe
 from bff.consent.requests import (
     ASKS_PER_DAY,
     ASKS_PER_MOMENT_PER_DAY,
+    UNKNOWN_ORDER,
     SubscribeAsk,
     SubscribeMoment,
+    order_outlook,
     subscribe_request,
 )
-from bff.models import Order, OrderNodeEvent, OrderStatus, SubscribeRequestLog, User, WeChatStatus
+from bff.models import (
+    DeliverySlotOffer,
+    Order,
+    OrderNodeEvent,
+    OrderStatus,
+    SubscribeRequestLog,
+    User,
+    WeChatStatus,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BUNDLED = load_templates_file()
@@ -27,6 +37,9 @@ SHIPPING = "tmpl-order-shipping-0001"
 DELIVERY = "tmpl-order-delivery-0001"
 EXCEPTION = "tmpl-order-exception-0001"
 PAYMENT = "tmpl-order-payment-0001"
+SLOT = "tmpl-delivery-slot-0001"
+RECEIPT = "tmpl-receipt-confirm-0001"
+ORDER_TEMPLATES = {PROGRESS, SHIPPING, DELIVERY, EXCEPTION, PAYMENT, SLOT, RECEIPT}
 
 
 async def ask(
@@ -63,22 +76,73 @@ async def order(
     )
 
 
-async def test_after_paying_a_stock_order_asks_for_its_shipping_and_delivery_templates(user: User) -> None:
+async def test_after_paying_a_stock_order_asks_for_what_lies_ahead_decisions_included(user: User) -> None:
     # given a paid stock order with no node yet
     await order(user, "SO1")
 
     # when
-    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO1")
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO1", max_templates=5)
 
-    # then the two templates of the nodes ahead; the production template is not among them
-    assert set(answer.template_ids) == {SHIPPING, DELIVERY}
-    assert answer.template_ids[0] == DELIVERY  # equal units: the more important topic first
+    # then its nodes ahead, the delivery slot to choose, an exception to decide and the receipt
+    # reminder; the production template is not among them
+    assert set(answer.template_ids) == {SHIPPING, DELIVERY, SLOT, EXCEPTION, RECEIPT}
+    assert {"DELIVERY_SLOT", "RECEIPT_CONFIRM", "ORDER_EXCEPTION"} <= set(answer.topics)
     assert "NODE_MATERIAL_IN" not in answer.topics
 
 
+async def test_with_three_per_popup_the_decisions_come_first(user: User) -> None:
+    # given a paid stock order and nothing granted yet
+    await order(user, "SO1")
+
+    # when the popup takes three templates
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO1")
+
+    # then the exception and the delivery slot (decisions), then the most important progress
+    assert answer.template_ids == (EXCEPTION, SLOT, DELIVERY)
+
+
+async def test_once_the_decisions_are_funded_the_rest_of_the_order_is_asked_for(user: User) -> None:
+    # given units for the exception and the slot, one delivery unit for its two topics
+    await order(user, "SO1")
+    await ledger.credit(user.id, EXCEPTION, 1)
+    await ledger.credit(user.id, SLOT, 1)
+    await ledger.credit(user.id, DELIVERY, 1)
+
+    # when
+    answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO1")
+
+    # then the templates without units first (receipt before shipping), then delivery
+    assert answer.template_ids == (RECEIPT, SHIPPING, DELIVERY)
+
+
+async def test_a_chosen_slot_or_a_courier_on_the_way_asks_for_no_slot_template(user: User) -> None:
+    # given one order whose slot is chosen and one out for delivery
+    chosen = await order(user, "SO8", current_node="OUTBOUND")
+    await DeliverySlotOffer.create(
+        order=chosen,
+        deadline=datetime.now(UTC) + timedelta(days=1),
+        default_slot_id="s1",
+        options=[],
+        offered_at=datetime.now(UTC),
+        chosen_slot_id="s1",
+    )
+    await order(user, "SO9", current_node="OUT_FOR_DELIVERY")
+
+    # when
+    after_choice = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO8", max_templates=5)
+    on_the_way = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO9", max_templates=5)
+
+    # then
+    assert SLOT not in after_choice.template_ids
+    assert SLOT not in on_the_way.template_ids
+    assert RECEIPT in on_the_way.template_ids
+
+
 async def test_after_paying_a_presale_order_asks_for_production_and_presale_progress(user: User) -> None:
-    # given a presale order (made to order: production nodes ahead)
+    # given a presale order (made to order: production nodes ahead), its decisions funded
     await order(user, "SO2", presale=True)
+    for template_id in (EXCEPTION, SLOT, RECEIPT):
+        await ledger.credit(user.id, template_id, 1)
 
     # when
     answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO2", max_templates=5)
@@ -94,9 +158,11 @@ async def test_an_order_with_a_production_node_is_a_custom_order(user: User) -> 
     await OrderNodeEvent.create(
         order=placed, node="MATERIAL_IN", occurred_at=datetime.now(UTC), location="工厂"
     )
+    for template_id in (EXCEPTION, SLOT, RECEIPT):
+        await ledger.credit(user.id, template_id, 1)
 
     # when
-    answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO3")
+    answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO3", max_templates=5)
 
     # then the remaining production nodes are ahead
     assert PROGRESS in answer.template_ids
@@ -111,9 +177,10 @@ async def test_only_nodes_still_ahead_count(user: User) -> None:
     # when
     answer = await ask(user, SubscribeMoment.ORDER_DETAIL, "SO4")
 
-    # then only DELIVERED lies ahead
-    assert answer.template_ids == (DELIVERY,)
-    assert answer.topics == ("NODE_DELIVERED",)
+    # then of the nodes only DELIVERED lies ahead
+    assert set(answer.template_ids) == {DELIVERY, EXCEPTION, RECEIPT}
+    assert "NODE_DELIVERED" in answer.topics
+    assert "NODE_OUT_FOR_DELIVERY" not in answer.topics
 
 
 async def test_a_template_with_a_unit_for_each_topic_ahead_is_not_asked_for(user: User) -> None:
@@ -123,10 +190,11 @@ async def test_a_template_with_a_unit_for_each_topic_ahead_is_not_asked_for(user
     await ledger.credit(user.id, SHIPPING, 1)
 
     # when
-    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO5")
+    answer = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO5", max_templates=5)
 
     # then
-    assert answer.template_ids == (SHIPPING,)
+    assert DELIVERY not in answer.template_ids
+    assert SHIPPING in answer.template_ids
 
 
 async def test_an_unknown_order_or_one_of_another_user_asks_for_every_node(
@@ -136,11 +204,14 @@ async def test_an_unknown_order_or_one_of_another_user_asks_for_every_node(
     await order(other_user, "SO6", current_node="OUT_FOR_DELIVERY")
 
     # when
-    foreign = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO6")
-    unknown = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO-not-yet-placed")
+    foreign = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO6", max_templates=5)
+    unknown = await ask(user, SubscribeMoment.AFTER_PAYMENT, "SO-not-yet-placed", max_templates=5)
 
     # then both are answered as for an order not known yet (nothing about the other order leaks)
-    assert set(foreign.template_ids) == set(unknown.template_ids) == {DELIVERY, SHIPPING, PROGRESS}
+    assert foreign.template_ids == unknown.template_ids
+    assert await order_outlook(user.id, "SO6") == await order_outlook(user.id, "SO-x") == UNKNOWN_ORDER
+    assert UNKNOWN_ORDER.nodes_ahead[0] == "MATERIAL_IN"
+    assert {"DELIVERY_SLOT", "ORDER_EXCEPTION", "NODE_DELIVERED"} <= set(foreign.topics)
 
 
 async def test_a_delivered_order_asks_for_nothing(user: User) -> None:
@@ -235,26 +306,26 @@ async def test_fewest_units_first_then_the_most_important(user: User) -> None:
     answer = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER)
 
     # then templates without units come first, the most important of them first
-    assert answer.template_ids == (DELIVERY, "tmpl-receipt-confirm-0001", SHIPPING)
+    assert answer.template_ids == (DELIVERY, RECEIPT, SHIPPING)
 
 
-async def test_lifecycle_and_receipt_moments_ask_for_lifecycle_templates(user: User) -> None:
+async def test_templates_nothing_sends_are_never_asked_for(user: User) -> None:
+    # given lifecycle and member notices are not sent by anything yet
     # when
     lifecycle = await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)
-    receipt = await ask(user, SubscribeMoment.RECEIPT, max_templates=5)
+    receipt = await ask(user, SubscribeMoment.RECEIPT, "SO1", max_templates=5)
+    center = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, max_templates=5)
+    await ledger.credit(user.id, EXCEPTION, 1)
+    await ledger.credit(user.id, SLOT, 1)
+    await ledger.credit(user.id, DELIVERY, 1)
+    await ledger.credit(user.id, RECEIPT, 1)
+    await ledger.credit(user.id, SHIPPING, 1)
+    center_later = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, max_templates=5)
 
-    # then
-    assert set(lifecycle.template_ids) == {
-        "tmpl-replenishment-0001",
-        "tmpl-maintenance-0001",
-        "tmpl-offer-0001",
-        "tmpl-member-benefit-0001",
-    }
-    assert set(receipt.template_ids) == {
-        "tmpl-replenishment-0001",
-        "tmpl-maintenance-0001",
-        "tmpl-offer-0001",
-    }
+    # then no popup asks for a unit nobody would spend
+    assert lifecycle.template_ids == ()
+    assert receipt.template_ids == ()
+    assert set(center.template_ids) | set(center_later.template_ids) <= ORDER_TEMPLATES
 
 
 TWO_TITLES = """
@@ -353,10 +424,10 @@ async def test_the_limit_counts_per_user(user: User, other_user: User) -> None:
     # given
     now = datetime(2026, 11, 20, 10, 0, tzinfo=ZONE)
     for _ in range(ASKS_PER_MOMENT_PER_DAY):
-        await ask(user, SubscribeMoment.LIFECYCLE, now=now)
+        await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, now=now)
 
     # when
-    answer = await ask(other_user, SubscribeMoment.LIFECYCLE, now=now)
+    answer = await ask(other_user, SubscribeMoment.SUBSCRIPTION_CENTER, now=now)
 
     # then
     assert answer.template_ids

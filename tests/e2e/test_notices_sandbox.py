@@ -47,6 +47,10 @@ async def run_scenario(world: World) -> Run:
     order_no = unique("SO")
     # given a signed-in user who accepts the order-progress template twice after paying
     token = await world.login(OPENID)
+    # (who wants no delivery-stage notices: the order page's popup, three templates at most and
+    # decisions first, then has room for the production template next to the exception one)
+    for topic in ("DELIVERY_SLOT", "NODE_OUT_FOR_DELIVERY", "NODE_DELIVERED", "RECEIPT_CONFIRM"):
+        await world.switch(token, topic, False)
     await world.accept(token, OPENID, [PROGRESS], order_no)
     await world.accept(token, OPENID, [PROGRESS], order_no)
     # and does not want to hear about the quality check, and has no quiet hours (the test runs at any hour)

@@ -122,6 +122,11 @@ class SandboxHarness:
     async def register_payment(self, **keys: str) -> None:
         await self._json("POST", "/sandbox/payments", json=keys)
 
+    async def shipping(self) -> list[dict[str, Any]]:
+        """Every payment WeChat knows, with its order_state and last shipping upload."""
+        result: list[dict[str, Any]] = await self._json("GET", "/sandbox/shipping")
+        return result
+
     async def pushes(self) -> list[dict[str, Any]]:
         """Every push record, after waiting for the deliveries under way."""
         result: list[dict[str, Any]] = await self._json("GET", "/sandbox/pushes", params={"wait_s": 10})

@@ -177,6 +177,71 @@ async def test_resolving_an_exception_reaches_the_supply_chain(
     assert [r.answered for r in receiver.received] == [503, 200]
 
 
+ORDER_EXCEPTION = """
+query OrderException($orderNo: String!) { order(orderNo: $orderNo) { exception { id chosen } } }
+"""
+ORDER_EXCEPTIONS = """
+query OrderExceptions($orderNo: String!) { order(orderNo: $orderNo) { exceptions { id chosen } } }
+"""
+
+
+async def two_open_exceptions(order_no: str, user: User) -> None:
+    """An order hit by two exceptions: a delay due in 6 h and a stockout due in 3 h."""
+    await feed(b.placed(order_no, user.openid, hours(0)), b.paid(order_no, hours(1)))
+    await feed(b.exception(f"{order_no}-DELAY", hours(2), from_now(6), order_nos=[order_no]))
+    await feed(b.exception(f"{order_no}-STOCK", hours(3), from_now(3), order_nos=[order_no], kind="STOCKOUT"))
+
+
+async def test_resolving_the_exception_the_order_does_not_show_answers_with_the_one_resolved(
+    ask: Ask, alice: User
+) -> None:
+    # given two open exceptions; the order's single `exception` shows the one due first
+    await two_open_exceptions("SO-2X", alice)
+    shown = payload(await ask(ORDER_EXCEPTION, {"orderNo": "SO-2X"}, as_user=alice), "order")
+    assert shown["exception"] == {"id": "SO-2X-STOCK", "chosen": None}
+
+    # when Alice resolves the other one
+    variables = {"orderNo": "SO-2X", "exceptionId": "SO-2X-DELAY", "option": "WAIT"}
+    result = payload(await ask(RESOLVE_EXCEPTION, variables, as_user=alice), "resolveException")
+    after = payload(await ask(ORDER_EXCEPTION, {"orderNo": "SO-2X"}, as_user=alice), "order")
+
+    # then the answer shows the exception she resolved, with her choice
+    assert result == {
+        "order": {"orderNo": "SO-2X", "exception": {"id": "SO-2X-DELAY", "chosen": "WAIT"}},
+        "userErrors": [],
+    }
+    # and the order page goes on showing the one still waiting for her
+    assert after["exception"] == {"id": "SO-2X-STOCK", "chosen": None}
+    # and a refusal about the resolved one answers with that one too
+    variables = {"orderNo": "SO-2X", "exceptionId": "SO-2X-DELAY", "option": "CANCEL"}
+    again = payload(await ask(RESOLVE_EXCEPTION, variables, as_user=alice), "resolveException")
+    assert codes(again) == [("ALREADY_DECIDED", "option")]
+    assert again["order"]["exception"] == {"id": "SO-2X-DELAY", "chosen": "WAIT"}
+
+
+async def test_every_exception_of_an_order_is_listed_those_awaiting_a_decision_first(
+    ask: Ask, alice: User
+) -> None:
+    # given two open exceptions
+    await two_open_exceptions("SO-2Y", alice)
+    before = payload(await ask(ORDER_EXCEPTIONS, {"orderNo": "SO-2Y"}, as_user=alice), "order")
+
+    # when the one due first is resolved
+    variables = {"orderNo": "SO-2Y", "exceptionId": "SO-2Y-STOCK", "option": "COUPON"}
+    assert codes(payload(await ask(RESOLVE_EXCEPTION, variables, as_user=alice), "resolveException")) == []
+    after = payload(await ask(ORDER_EXCEPTIONS, {"orderNo": "SO-2Y"}, as_user=alice), "order")
+
+    # then both are listed, open ones first (the one due first leading), decided ones after
+    assert [(e["id"], e["chosen"]) for e in before["exceptions"]] == [
+        ("SO-2Y-STOCK", None),
+        ("SO-2Y-DELAY", None),
+    ]
+    assert [(e["id"], e["chosen"]) for e in after["exceptions"]] == [
+        ("SO-2Y-DELAY", None),
+        ("SO-2Y-STOCK", "COUPON"),
+    ]
+
+
 async def test_confirming_receipt_completes_the_order_and_reaches_the_supply_chain(
     ask: Ask, alice: User, worker: WorkerFactory, settings: Settings, http: httpx.AsyncClient
 ) -> None:

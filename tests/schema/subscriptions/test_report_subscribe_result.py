@@ -121,21 +121,21 @@ async def test_reject_with_always_keep_is_never_asked_again(run: Run, user: User
 async def test_ban_and_filter_are_reported_to_operators(run: Run, user: User) -> None:
     # given
     asked = await request(run, user)
-    assert {DELIVERY, SHIPPING} <= set(asked["templateIds"])
+    assert {DELIVERY, EXCEPTION} <= set(asked["templateIds"])
 
     # when
     payload = await report(
         run,
         user,
         requestId=asked["requestId"],
-        results=[{"templateId": DELIVERY, "status": "BAN"}, {"templateId": SHIPPING, "status": "FILTER"}],
+        results=[{"templateId": DELIVERY, "status": "BAN"}, {"templateId": EXCEPTION, "status": "FILTER"}],
     )
 
     # then
     assert payload["userErrors"] == []
     assert await units(run, user, "NODE_DELIVERED") == (0, "BAN")
     kinds = {(alert.kind, alert.template_id) for alert in await OpsAlert.all()}
-    assert kinds == {("BAN", DELIVERY), ("FILTER", SHIPPING)}
+    assert kinds == {("BAN", DELIVERY), ("FILTER", EXCEPTION)}
 
 
 async def test_the_main_switch_is_kept(run: Run, user: User) -> None:
@@ -188,7 +188,7 @@ async def test_a_bad_item_refuses_the_whole_report(run: Run, user: User) -> None
         results=[
             {"templateId": DELIVERY, "status": "ACCEPT"},
             {"templateId": "tmpl-never-asked", "status": "ACCEPT"},
-            {"templateId": SHIPPING, "status": "MAYBE"},
+            {"templateId": EXCEPTION, "status": "MAYBE"},
         ],
         alwaysKeep=["tmpl-other"],
     )

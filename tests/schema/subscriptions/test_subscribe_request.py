@@ -28,7 +28,7 @@ async def test_after_payment_the_answer_is_ready_for_wx_request_subscribe_messag
     assert len({config.title for config in configs if config is not None}) == len(configs)
     carried = {topic for config in configs if config is not None for topic in config.topics}
     assert {t["key"] for t in answer["topics"]} <= carried
-    assert {"key": "NODE_OUTBOUND", "title": "已出库"} in answer["topics"]
+    assert {"key": "DELIVERY_SLOT", "title": "选择送货时段"} in answer["topics"]
 
 
 async def test_the_request_id_is_remembered_for_the_report(run: Run, user: User) -> None:
