@@ -42,6 +42,18 @@ JOB_HANDLE_PUSH_EVENT = "handle_push_event"
 PUSH_JOB_ID_PREFIX = "push:"
 PUSH_JOB_MAX_TRIES = 5
 PUSH_MAX_BODY_BYTES = 1_000_000
+# Nonces of signed push URLs seen within the clock-skew window (bff/wechat/push.py): a URL is
+# accepted once, or again only with the same body (WeChat's retry of an unanswered push).
+PUSH_NONCE_KEY = "lvyue:wechat:push-nonce"  # + ":<timestamp>:<nonce>", value: sha256 of the body
+
+# ---------------------------------------------------------------- GraphQL edge (bff/web/graphql.py)
+# The mini-program's largest document with its variables is a few KB; the token limit of the
+# schema (schema.MAX_TOKENS) keeps a query itself well under this.
+GRAPHQL_MAX_BODY_BYTES = 65_536
+# Checked on the request JSON before GraphQL coerces variables: {"variables": {"input":
+# {"topics": [{...}]}}} is 5 levels deep, the longest legitimate list holds a few dozen entries.
+GRAPHQL_MAX_JSON_DEPTH = 10
+GRAPHQL_MAX_LIST_ITEMS = 100
 
 # ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
-from strawberry import Schema
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.tools import merge_types
 
 from schema.account.mutations import AccountMutations
 from schema.account.queries import AccountQueries
+from schema.edge import BriefErrorLogSchema, NoUnstorableStringLiterals
 from schema.errors import PublicError
 from schema.notices.mutations import NoticeMutations
 from schema.orders.mutations import OrderMutations
@@ -35,14 +41,15 @@ def _should_mask(error: GraphQLError) -> bool:
     return True
 
 
-def build_schema() -> Schema:
-    return Schema(
+def build_schema() -> BriefErrorLogSchema:
+    return BriefErrorLogSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: AddValidationRules([NoUnstorableStringLiterals]),
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],
     )
