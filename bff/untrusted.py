@@ -45,31 +45,32 @@ def _key_path(parent: str, key: str) -> str:
 
 
 def find_json_problem(
-    document: object, *, root: str = "", max_depth: int, max_items: int | None = None
+    document: object, *, max_depth: int, max_items: int | None = None
 ) -> JsonProblem | None:
-    """The first value of a parsed JSON document that nests deeper than ``max_depth``, is an
+    """A value of a parsed JSON document that nests deeper than ``max_depth``, is an
     array (or object) with more than ``max_items`` entries, or holds unstorable text (in a key
     or a string); None when there is none. Iterative: any depth json.loads returned is safe."""
-    stack: list[tuple[str, object, int]] = [(root or "$", document, 0)]
+    stack: list[tuple[str, object, int]] = [("", document, 0)]
     while stack:
         path, value, depth = stack.pop()
+        where = path or "$"
         if isinstance(value, str):
             if (reason := unstorable_text(value)) is not None:
-                return JsonProblem(path, reason)
+                return JsonProblem(where, reason)
             continue
         if not isinstance(value, list | Mapping):
             continue
         if depth >= max_depth:
-            return JsonProblem(path, f"nests deeper than {max_depth} levels")
+            return JsonProblem(where, f"nests deeper than {max_depth} levels")
         if max_items is not None and len(value) > max_items:
             kind = "array" if isinstance(value, list) else "object"
-            return JsonProblem(path, f"{kind} has {len(value)} entries, at most {max_items} are accepted")
+            return JsonProblem(where, f"{kind} has {len(value)} entries, at most {max_items} are accepted")
         if isinstance(value, list):
             stack.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
             continue
         for key, item in value.items():
             key_text = str(key)
             if (reason := unstorable_text(key_text)) is not None:
-                return JsonProblem(path, f"a key {reason}")
+                return JsonProblem(where, f"a key {reason}")
             stack.append((_key_path(path, key_text), item, depth + 1))
     return None
