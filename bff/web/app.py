@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from bff.db import tortoise_config
 from bff.resources import Resources, open_resources
 from bff.settings import Settings, get_settings
+from bff.web.access_log import strip_query_strings_from_access_log
 from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
@@ -37,6 +38,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Starlette:
     """Build the app. With `resources` given (tests), the caller owns the ORM and the clients."""
     settings = settings or get_settings()
+    strip_query_strings_from_access_log()  # push URLs carry openids
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
