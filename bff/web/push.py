@@ -34,4 +34,3 @@ async def wechat_push(request: Request) -> Response:
         log.warning("push refused (%d): %s", exc.status, exc.reason)
         return PlainTextResponse(exc.reason, status_code=exc.status)
     return PlainTextResponse("success")
-
