@@ -237,7 +237,7 @@ def _int_field(
         raise PushParseError(f"push is missing the field {name}")
     if number is not None:
         raise PushParseError(
-            f"push field {name} must be between {minimum} and {maximum}, got {str(number)[:40]}"
+            f"push field {name} must be an integer between {minimum} and {maximum}, got {str(number)[:40]}"
         )
     raise PushParseError(f"push field {name} must be an integer, got {repr(value)[:40]}")
 

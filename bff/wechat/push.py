@@ -12,9 +12,10 @@ PushRejected with the HTTP status and a short reason:
   inside must be ours. Without a configured ``WECHAT_AES_KEY`` secure pushes are refused.
 
 ``receive_push`` then remembers each signed (timestamp, nonce) in Redis for as long as the
-timestamp is acceptable, with a digest of the body: the same URL with the same body again is
-WeChat's retry of an unanswered push (stored once, by the dedupe key), with another body it is a
-captured URL carrying a forged body, refused. Redis makes this hold across web processes.
+timestamp is acceptable, with a digest of the (decrypted) event body: the same URL with the same
+event again is WeChat's retry of an unanswered push (stored once, by the dedupe key), with
+another event it is a captured URL carrying a forged body, refused. Redis makes this hold
+across web processes.
 
 401 = not from WeChat (signature, ciphertext, appid, stale timestamp); 400 = authentic but not a
 body we can read. ``store_push`` inserts one row per event in one batch, ignoring rows whose
@@ -322,7 +323,8 @@ async def remember_nonce(
     redis: ArqRedis, params: Mapping[str, str], body: bytes, *, now: float | None = None
 ) -> None:
     """Record a verified push's (timestamp, nonce) until its timestamp is too old to be accepted;
-    PushRejected when the pair was already used for a different body."""
+    PushRejected when the pair was already used for a different ``body`` (the plaintext event:
+    a retry may carry the same event encrypted afresh)."""
     timestamp, nonce = params["timestamp"], params["nonce"]
     current = time.time() if now is None else now
     # Acceptable until timestamp + MAX_CLOCK_SKEW_S (open_push checked it is within the window).
@@ -342,7 +344,7 @@ async def receive_push(
 ) -> list[int]:
     """Verify, store and queue one push; the ids of the rows whose job is queued (or running)."""
     push = open_push(params, body, settings, now=now)
-    await remember_nonce(arq, params, body, now=now)
+    await remember_nonce(arq, params, push.body, now=now)
     ids = await store_push(push)
     await enqueue_push_jobs(arq, ids)
     first = push.events[0]

@@ -373,7 +373,7 @@ async def test_a_push_whose_create_time_overflows_int64_is_400(
 
     # then a clear 400, nothing stored
     assert response.status_code == 400
-    assert "CreateTime must be between 0 and 9223372036854775807" in response.text
+    assert "CreateTime must be an integer between 0 and 9223372036854775807" in response.text
     await assert_nothing_stored(arq_pool)
 
 

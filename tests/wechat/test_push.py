@@ -384,4 +384,4 @@ def test_a_create_time_outside_int64_or_negative_is_400(create_time: int) -> Non
     body = popup_body(PushFormat.JSON).replace(b'"CreateTime":', b'"CreateTime":%d,"X":' % create_time, 1)
     status, reason = rejection(plain_params(), body)
     assert status == 400
-    assert "CreateTime must be between 0 and 9223372036854775807" in reason
+    assert "CreateTime must be an integer between 0 and 9223372036854775807" in reason
