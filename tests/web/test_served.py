@@ -52,6 +52,7 @@ async def served(app: Starlette, **config: Any) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
+        server.force_exit = True  # do not wait for a request a test left hanging
         await task
         sock.close()
 
