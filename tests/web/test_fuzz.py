@@ -151,16 +151,31 @@ def replace_at(document: Any, path: tuple[Any, ...], new: Any) -> None:
 NUMBER_MARK = "__number_literal__"
 
 
+def value_at(document: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        document = document[step]
+    return document
+
+
 @st.composite
 def hook_bodies(draw: st.DrawFn) -> bytes:
     events = valid_events()
     chosen = draw(st.lists(st.sampled_from(range(len(events))), min_size=1, max_size=3))
-    batch = [events[i] for i in chosen]
-    document: dict[str, Any] = {"events": batch}
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths(document)))
-        new = draw(st.one_of(st.just(NUMBER_MARK), hostile_text, json_value))
-        replace_at(document, path, new)
+    document: dict[str, Any] = {"events": [events[i] for i in chosen]}
+    leaves = paths(document)
+    texts = [path for path in leaves if isinstance(value_at(document, path), str)]
+    numbers = [path for path in leaves if type(value_at(document, path)) is int]
+    # One well-aimed change keeps the rest valid, so it reaches storage; several random ones
+    # exercise the validators.
+    mode = draw(st.sampled_from(["text", "number", "any"] if numbers else ["text", "any"]))
+    if mode == "text":
+        replace_at(document, draw(st.sampled_from(texts)), draw(hostile_text))
+    elif mode == "number":
+        replace_at(document, draw(st.sampled_from(numbers)), NUMBER_MARK)
+    else:
+        for _ in range(draw(st.integers(1, 3))):
+            new = draw(st.one_of(st.just(NUMBER_MARK), hostile_text, json_value))
+            replace_at(document, draw(st.sampled_from(leaves)), new)
     body = json.dumps(document)
     if NUMBER_MARK in body:
         body = body.replace(f'"{NUMBER_MARK}"', draw(st.sampled_from(NUMBER_LITERALS)))
