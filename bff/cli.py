@@ -21,6 +21,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bff.runtime.logs import configure_logging
 from bff.runtime.settings import Settings, SettingsError, get_settings
@@ -67,15 +68,18 @@ def cmd_web(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from arq.worker import run_worker
+    from arq.worker import get_kwargs
 
     from bff.runtime.redis import redis_settings, redis_url_for
+    from tasks.engines import OutageTolerantWorker
     from tasks.worker import WorkerSettings
 
     settings = _settings()
     with redis_url_for(settings) as redis_url:
         _check_engines(settings, redis_url)
-        run_worker(WorkerSettings, redis_settings=redis_settings(redis_url))  # type: ignore[arg-type]
+        options: dict[str, Any] = {**get_kwargs(WorkerSettings)}  # type: ignore[arg-type]
+        options["redis_settings"] = redis_settings(redis_url)
+        OutageTolerantWorker(**options).run()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:

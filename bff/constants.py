@@ -58,6 +58,19 @@ PUSH_REQUEUE_AFTER_S = 120
 PUSH_REQUEUE_MAX_AGE_S = 24 * 3600
 PUSH_REQUEUE_BATCH = 500
 
+# Nonces of signed push URLs seen within the clock-skew window (bff/wechat/push.py): a URL is
+# accepted once, or again only with the same body (WeChat's retry of an unanswered push).
+PUSH_NONCE_KEY = "lvyue:wechat:push-nonce"  # + ":<timestamp>:<nonce>", value: sha256 of the body
+
+# ---------------------------------------------------------------- GraphQL edge (bff/web/graphql.py)
+# The mini-program's largest document with its variables is a few KB; the token limit of the
+# schema (schema.MAX_TOKENS) keeps a query itself well under this.
+GRAPHQL_MAX_BODY_BYTES = 65_536
+# Checked on the request JSON before GraphQL coerces variables: {"variables": {"input":
+# {"topics": [{...}]}}} is 5 levels deep, the longest legitimate list holds a few dozen entries.
+GRAPHQL_MAX_JSON_DEPTH = 10
+GRAPHQL_MAX_LIST_ITEMS = 100
+
 # ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"
 # (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).

@@ -46,6 +46,11 @@ def dev_environment(web_port: int, sandbox_port: int) -> dict[str, str]:
     env.setdefault("WECHAT_API_BASE", f"http://127.0.0.1:{sandbox_port}")
     env.setdefault("SANDBOX_PUSH_URL", f"http://127.0.0.1:{web_port}/wechat/push")
     env.setdefault("SUPPLY_CHAIN_SECRET", dev_defaults.SUPPLY_CHAIN_SECRET)
+    # Outside production the BFF always has an EncodingAESKey (the sandbox's, or WECHAT_AES_KEY)
+    # and then accepts only encrypted pushes: the sandbox pushes in secure mode (its default),
+    # with the BFF's key.
+    if env.get("WECHAT_AES_KEY"):
+        env.setdefault("SANDBOX_AES_KEY", env["WECHAT_AES_KEY"])
     return env
 
 

@@ -16,7 +16,9 @@ import hmac
 import struct
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["SESSION_TTL", "TOKEN_VERSION", "issue_session_token", "verify_session_token"]
+from bff.models.users import User
+
+__all__ = ["SESSION_TTL", "TOKEN_VERSION", "issue_session_token", "session_user_id", "verify_session_token"]
 
 SESSION_TTL = timedelta(days=7)
 TOKEN_VERSION = 1
@@ -71,3 +73,15 @@ def verify_session_token(secret: str, token: str, *, now: datetime | None = None
     if current >= expires:
         return None
     return int(user_id)
+
+
+async def session_user_id(secret: str, token: str, *, now: datetime | None = None) -> int | None:
+    """The id of a valid token's user while that user still exists; None otherwise.
+
+    A token outlives a deleted user (nothing is stored server-side); without this check the
+    deleted user's writes would fail on their foreign key instead of answering "not signed in".
+    """
+    user_id = verify_session_token(secret, token, now=now)
+    if user_id is None:
+        return None
+    return user_id if await User.exists(id=user_id) else None

@@ -18,7 +18,6 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from strawberry import Schema
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -32,6 +31,7 @@ from strawberry.tools import merge_types
 
 from schema.account.mutations import AccountMutations
 from schema.account.queries import AccountQueries
+from schema.edge import BriefErrorLogSchema, NoUnstorableStringLiterals
 from schema.errors import PublicError
 from schema.notices.mutations import NoticeMutations
 from schema.orders.mutations import OrderMutations
@@ -52,10 +52,9 @@ MAX_ALIASES = 20
 
 
 def _should_mask(error: GraphQLError) -> bool:
+    # parse/validation/permission errors and our public errors are safe to show
     original = error.original_error
-    if original is None or isinstance(original, GraphQLError | PublicError):
-        return False  # parse/validation/permission errors and our public errors are safe to show
-    return True
+    return not (original is None or isinstance(original, GraphQLError | PublicError))
 
 
 # graphql-core appends " Did you mean 'x', 'y', or 'z'?" to unknown field, argument, type and
@@ -111,7 +110,7 @@ class DepthIncludingIntrospection(ValidationRule):
             )
 
 
-def build_schema(*, production: bool = False) -> Schema:
+def build_schema(*, production: bool = False) -> BriefErrorLogSchema:
     """Production: no introspection, no "did you mean" hints, and the depth limit counts
     introspection fields. Elsewhere GraphiQL needs introspection (its query is deeper than
     MAX_DEPTH), so strawberry's limiter, which skips introspection, applies."""
@@ -123,7 +122,7 @@ def build_schema(*, production: bool = False) -> Schema:
         if production
         else [lambda: QueryDepthLimiter(max_depth=MAX_DEPTH)]
     )
-    return Schema(
+    return BriefErrorLogSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=production),
@@ -131,6 +130,7 @@ def build_schema(*, production: bool = False) -> Schema:
             *hardening,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: AddValidationRules([NoUnstorableStringLiterals]),
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],
     )
@@ -140,6 +140,6 @@ schema = build_schema()
 
 
 @functools.cache
-def schema_for(*, production: bool) -> Schema:
+def schema_for(*, production: bool) -> BriefErrorLogSchema:
     """The schema a web process serves (built once per kind)."""
     return schema if not production else build_schema(production=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import asyncpg
 from arq import Retry
 from arq.typing import WorkerCoroutine
+from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 from tortoise.exceptions import DBConnectionError
 
 from bff import constants
@@ -80,3 +83,25 @@ def retry_while_engine_away(job: WorkerCoroutine) -> WorkerCoroutine:
 
     run.retries_while_engine_away = True  # type: ignore[attr-defined]  # read by the tests
     return run  # type: ignore[return-value]
+
+
+class OutageTolerantWorker(Worker):
+    """arq's Worker, surviving a Redis restart between polls.
+
+    arq claims a job inside a WATCH pipeline; when Redis goes away there, redis-py raises
+    WatchError (or ConnectionError) out of `start_jobs` and the whole worker dies, although
+    nothing is lost. Here the failed claim is undone (arq had taken a slot for it), the poll ends,
+    and the next poll retries once Redis answers again.
+    """
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        for job_id in job_ids:
+            try:
+                await super().start_jobs([job_id])
+            except (WatchError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Any Redis error escaping arq here comes after it took the slot and before it
+                # started the task, so the slot is released exactly once.
+                self._release_sem_dec_counter_on_complete()
+                log.warning("claiming a job failed, Redis is away (%s); polling again", type(exc).__name__)
+                await asyncio.sleep(constants.ENGINE_AWAY_RETRY_BASE_S)
+                return

@@ -30,7 +30,7 @@ ENV_VARIABLES: Mapping[str, str] = {
     "SANDBOX_PUSH_URL": "the BFF's /wechat/push URL (unset: no pushes)",
     "SANDBOX_PUSH_TOKEN": f"message-push Token ({defaults.PUSH_TOKEN})",
     "SANDBOX_AES_KEY": "message-push EncodingAESKey, 43 characters (the dev default)",
-    "SANDBOX_PUSH_MODE": "plain or secure (plain)",
+    "SANDBOX_PUSH_MODE": "secure or plain (secure)",
     "SANDBOX_PUSH_FORMAT": "xml or json (xml)",
     "SANDBOX_TEMPLATES_FILE": "templates TOML (else TEMPLATES_FILE, else the bundled file)",
     "SANDBOX_DAILY_SEND_LIMIT": f"subscribe/send calls a day before 45009 ({defaults.DAILY_SEND_LIMIT})",
@@ -73,7 +73,9 @@ class SandboxConfig:
     push_url: str | None = None
     push_token: str = defaults.PUSH_TOKEN
     encoding_aes_key: str = defaults.ENCODING_AES_KEY
-    push_mode: PushMode = "plain"
+    # Secure, as WeChat recommends and as the BFF requires once it has an EncodingAESKey (always
+    # outside production): it then refuses plaintext pushes.
+    push_mode: PushMode = "secure"
     push_format: PushFormat = PushFormat.XML
     # TemplateConfig list, a templates-file path, or None for the project's bundled file.
     templates: TemplatesSource = None
@@ -145,7 +147,7 @@ class SandboxConfig:
             raw = get(name)
             return [word.strip() for word in raw.split(",") if word.strip()] if raw else []
 
-        push_mode = (get("SANDBOX_PUSH_MODE") or "plain").lower()
+        push_mode = (get("SANDBOX_PUSH_MODE") or "secure").lower()
         if push_mode not in PUSH_MODES:
             raise SandboxConfigError(f"SANDBOX_PUSH_MODE: must be plain or secure, got {push_mode!r}")
         format_name = (get("SANDBOX_PUSH_FORMAT") or "xml").upper()
@@ -161,7 +163,7 @@ class SandboxConfig:
                 push_url=get("SANDBOX_PUSH_URL"),
                 push_token=get("SANDBOX_PUSH_TOKEN") or defaults.PUSH_TOKEN,
                 encoding_aes_key=get("SANDBOX_AES_KEY") or defaults.ENCODING_AES_KEY,
-                push_mode="secure" if push_mode == "secure" else "plain",
+                push_mode="plain" if push_mode == "plain" else "secure",
                 push_format=PushFormat[format_name],
                 templates=get("SANDBOX_TEMPLATES_FILE") or get("TEMPLATES_FILE"),
                 daily_send_limit=integer("SANDBOX_DAILY_SEND_LIMIT", defaults.DAILY_SEND_LIMIT),

@@ -48,6 +48,7 @@ from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_to
 from bff.consent import ledger
 from bff.consent.preferences import UserPreferences, get_preferences
 from bff.models.consent import SubscribeRequestLog
+from bff.orders.queries import ORDER_NO_MAX_LENGTH
 
 DEFAULT_MAX_TEMPLATES = 3
 MAX_TEMPLATES_LIMIT = 5
@@ -292,6 +293,8 @@ async def subscribe_request(
         raise ValueError(f"max_templates must be between 1 and {MAX_TEMPLATES_LIMIT}, got {max_templates}")
     at = now or datetime.now(UTC)
     order_no = (order_no or "").strip() or None
+    if order_no is not None and len(order_no) > ORDER_NO_MAX_LENGTH:
+        order_no = None  # no order has such a number: asked as for an order the BFF does not know
     request_id = new_request_id()
     if moment not in ORDER_MOMENTS and moment is not SubscribeMoment.EXCEPTION:
         order_no = None  # the order does not change what these moments ask for, nor their limit

@@ -37,6 +37,7 @@ from bff.models.orders import (
     OrderReceipt,
     OrderStatus,
 )
+from bff.orders.queries import could_be_order_no
 from bff.orders.status import derive_status, is_open
 from bff.supply_chain import commands
 from bff.supply_chain.outbox import add_command, new_command_id
@@ -112,6 +113,8 @@ def _not_found(order_no: str) -> DecisionError:
 
 
 async def _locked_order(viewer_id: int, order_no: str) -> Order:
+    if not could_be_order_no(order_no):
+        raise _not_found(order_no[:80])
     order = await Order.filter(order_no=order_no, user_id=viewer_id).select_for_update().first()
     if order is None:
         raise _not_found(order_no)

@@ -12,7 +12,7 @@ import binascii
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
@@ -29,6 +29,7 @@ from bff.models.orders import (
 )
 
 MAX_PAGE_SIZE = 50
+ORDER_NO_MAX_LENGTH = 64  # Order.order_no's column
 PRODUCTION_NODES: tuple[str, ...] = NODE_ORDER[:3]  # stock orders skip these
 
 
@@ -58,16 +59,26 @@ def encode_cursor(order: Order) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    refusal = PageRequestError(f"after: {cursor[:80]!r} is not a cursor of this list")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
         placed_at_text, id_text = raw.split("|")
         placed_at = datetime.fromisoformat(placed_at_text)
         order_id = int(id_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise PageRequestError(f"after: {cursor!r} is not a cursor of this list") from None
-    if placed_at.tzinfo is None:
-        raise PageRequestError(f"after: {cursor!r} is not a cursor of this list")
+        # Only values an order can have: the database refuses an id past int64 and a time
+        # outside its range (year 1 with a positive offset is before year 1 in UTC).
+        placed_at_utc = placed_at.astimezone(UTC)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+        raise refusal from None
+    if placed_at.tzinfo is None or not 0 < order_id < 2**63 or not 1970 <= placed_at_utc.year < 9999:
+        raise refusal
     return placed_at, order_id
+
+
+def could_be_order_no(order_no: str) -> bool:
+    """False for a string no order number can be (longer than the column): such a lookup
+    finds nothing, rather than failing the ORM's length check."""
+    return len(order_no) <= ORDER_NO_MAX_LENGTH
 
 
 async def list_orders(
@@ -100,6 +111,8 @@ async def list_orders(
 
 async def get_order(user_id: int, order_no: str) -> Order | None:
     """The user's order `order_no`; None when it does not exist or is someone else's."""
+    if not could_be_order_no(order_no):
+        return None
     return await Order.get_or_none(user_id=user_id, order_no=order_no)
 
 

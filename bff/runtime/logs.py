@@ -4,8 +4,8 @@
 
 Times are UTC with milliseconds; `web[4242]` is the process name and pid, so the interleaved
 output of `bff dev` (and of several processes in one log stream) says who wrote each line.
-Request paths in access lines keep their query parameter names but mask the values: WeChat's
-push URL carries the user's openid and signatures (bff.runtime.logsafe.mask).
+Access lines carry the path without its query string: WeChat's push URL carries the user's
+openid and signatures.
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ import logging
 import sys
 import time
 
-from bff.runtime.logsafe import mask
-
-# Query parameters whose values are neither personal nor secret, kept in full for debugging.
-PLAIN_QUERY_PARAMETERS = frozenset({"timestamp", "encrypt_type", "first", "after", "status"})
 # uvicorn's access record: (client, method, path with query, HTTP version, status).
 ACCESS_PATH_ARG = 2
+ACCESS_LOGGER = "uvicorn.access"
 
 
 def log_format(process_name: str) -> str:
@@ -31,28 +28,26 @@ class UTCFormatter(logging.Formatter):
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
 
 
-def masked_path(path: str) -> str:
-    """`/wechat/push?openid=oUSER…&timestamp=1` → `/wechat/push?openid=oUSE…(20)&timestamp=1`."""
-    base, sep, query = path.partition("?")
-    if not sep:
-        return path
-    shown = []
-    for pair in query.split("&"):
-        name, equals, value = pair.partition("=")
-        shown.append(pair if name in PLAIN_QUERY_PARAMETERS or not equals else f"{name}={mask(value)}")
-    return f"{base}?{'&'.join(shown)}"
-
-
-class MaskAccessQuery(logging.Filter):
-    """Masks query values in uvicorn's access lines (the only place request URLs are logged)."""
+class StripAccessQuery(logging.Filter):
+    """Drops the query string from uvicorn's access lines (the only place request URLs are
+    logged): WeChat's push URL carries the user's openid and signatures, and no route needs its
+    query in that log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) > ACCESS_PATH_ARG:
             path = args[ACCESS_PATH_ARG]
-            if isinstance(path, str):
-                record.args = (*args[:ACCESS_PATH_ARG], masked_path(path), *args[ACCESS_PATH_ARG + 1 :])
+            if isinstance(path, str) and "?" in path:
+                record.args = (*args[:ACCESS_PATH_ARG], path.partition("?")[0], *args[ACCESS_PATH_ARG + 1 :])
         return True
+
+
+def strip_query_strings_from_access_log() -> None:
+    """Install the filter once on uvicorn's access logger (idempotent: every app build calls it,
+    so it holds under uvicorn's own logging config too)."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(existing, StripAccessQuery) for existing in logger.filters):
+        logger.addFilter(StripAccessQuery())
 
 
 def configure_logging(process_name: str, level: int = logging.INFO) -> None:
@@ -69,5 +64,5 @@ def configure_logging(process_name: str, level: int = logging.INFO) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    logging.getLogger("uvicorn.access").addFilter(MaskAccessQuery())
+    strip_query_strings_from_access_log()
     logging.getLogger("tortoise").setLevel(logging.WARNING)

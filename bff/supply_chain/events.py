@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import ClassVar, TypeAlias
 
 from bff.catalog.topics import NODE_ORDER
+from bff.untrusted import find_json_problem
 
 MAX_EVENTS = 1000
 EXCEPTION_KINDS: tuple[str, ...] = ("DELAY", "STOCKOUT", "LOGISTICS_JAM", "DAMAGED")
@@ -36,6 +37,12 @@ MEMBER_TIER_MAX = 32
 REGION_MAX = 64
 MONEY_MAX = Decimal("999999999999.99")
 INT_MAX = 2**31 - 1  # fits a PostgreSQL integer column
+# Times and dates of an order system: anything outside is a sender's bug, and year 1 or 9999
+# with an offset is not even a datetime once converted to UTC.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
+# Extra fields are ignored but stored with the event: bounded so the JSON column takes them.
+MAX_EVENT_DEPTH = 32
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -289,6 +296,11 @@ def parse_batch(body: bytes) -> list[SupplyChainEvent]:
     first_index_of: dict[str, int] = {}
     for index, raw in enumerate(raw_events):
         reader = _EventReader(index, errors)
+        # Text the database cannot store fails the whole event, wherever it is (extra fields too).
+        problem = find_json_problem(raw, max_depth=MAX_EVENT_DEPTH)
+        if problem is not None:
+            reader.error(problem.path, problem.message)
+            continue
         event = reader.event(raw)
         event_id = raw.get("eventId") if isinstance(raw, dict) else None
         if isinstance(event_id, str):
@@ -309,6 +321,15 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a number")
 
 
+def _short_number(value: int | float | Decimal) -> str:
+    text = str(value)  # a JSON integer may have up to 4300 digits
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def _describe(value: object) -> str:
     """A JSON value as a sender would recognise it in an error message."""
     if value is None:
@@ -316,10 +337,9 @@ def _describe(value: object) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, int | float | Decimal):
-        return f"number {value}"
+        return f"number {_short_number(value)}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"string {shown!r}"
+        return f"string {_quoted(value)}"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
@@ -328,6 +348,8 @@ def _describe(value: object) -> str:
 
 
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
+_MONEY_TEXT_MAX = 32  # "999999999999.99" has 15 characters
+_INT_DIGITS = 18  # Decimal.adjusted() of anything past int64: refused before int()
 _MM_DD_RE = re.compile(r"(\d{2})-(\d{2})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -402,17 +424,22 @@ class _EventReader:
         return self._integer_value(value, path, minimum=minimum, maximum=None) if present else None
 
     def _integer_value(self, value: object, path: str, *, minimum: int, maximum: int | None) -> int:
-        if isinstance(value, Decimal) and value == value.to_integral_value():
-            value = int(value)  # 3.0 is an integer written by a sender that only has floats
+        if isinstance(value, Decimal):
+            # Bound first: int() of 1e300000 builds a 300 000-digit integer (seconds of CPU).
+            if not value.is_finite() or value.adjusted() > _INT_DIGITS:
+                self.error(path, f"must be an integer of at most {INT_MAX}, got {_short_number(value)}")
+                return minimum
+            if value == value.to_integral_value():
+                value = int(value)  # 3.0 is an integer written by a sender that only has floats
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path, f"must be an integer, got {_describe(value)}")
             return minimum
         if maximum is not None and not minimum <= value <= maximum:
-            self.error(path, f"must be between {minimum} and {maximum}, got {value}")
+            self.error(path, f"must be between {minimum} and {maximum}, got {_short_number(value)}")
         elif value > INT_MAX:
-            self.error(path, f"must be at most {INT_MAX}, got {value}")
+            self.error(path, f"must be at most {INT_MAX}, got {_short_number(value)}")
         elif value < minimum:
-            self.error(path, f"must be at least {minimum}, got {value}")
+            self.error(path, f"must be at least {minimum}, got {_short_number(value)}")
         return value
 
     def money(self, obj: Obj, key: str, path: str) -> Decimal:
@@ -421,7 +448,9 @@ class _EventReader:
             return Decimal(0)
         amount: Decimal | None = None
         if isinstance(value, str):
-            amount = Decimal(value) if _DECIMAL_RE.fullmatch(value) else None
+            amount = (
+                Decimal(value) if len(value) <= _MONEY_TEXT_MAX and _DECIMAL_RE.fullmatch(value) else None
+            )
         elif isinstance(value, Decimal | int) and not isinstance(value, bool):
             amount = Decimal(value)
         if amount is None:
@@ -429,13 +458,13 @@ class _EventReader:
             return Decimal(0)
         try:
             if amount < 0:
-                self.error(path, f"must not be negative, got {value}")
+                self.error(path, f"must not be negative, got {_describe(value)}")
             elif amount > MONEY_MAX:
-                self.error(path, f"must be at most {MONEY_MAX}, got {value}")
+                self.error(path, f"must be at most {MONEY_MAX}, got {_describe(value)}")
             elif amount != amount.quantize(Decimal("0.01")):
-                self.error(path, f"must have at most 2 decimal places, got {value}")
+                self.error(path, f"must have at most 2 decimal places, got {_describe(value)}")
         except InvalidOperation:
-            self.error(path, f"is not a usable amount: {value}")
+            self.error(path, f"is not a usable amount: {_describe(value)}")
         return amount
 
     def time(self, obj: Obj, key: str, path: str) -> datetime:
@@ -454,10 +483,17 @@ class _EventReader:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            self.error(path, f"{expected}, got {value!r}")
+            self.error(path, f"{expected}, got {_quoted(value)}")
             return _EPOCH
         if parsed.tzinfo is None or parsed.utcoffset() is None:
-            self.error(path, f"must be an ISO 8601 time with an offset, got {value!r}")
+            self.error(path, f"must be an ISO 8601 time with an offset, got {_quoted(value)}")
+            return _EPOCH
+        try:
+            in_range = EARLIEST <= parsed.astimezone(UTC) < LATEST
+        except OverflowError:  # 0001-01-01T00:00+08:00 is before year 1 in UTC
+            in_range = False
+        if not in_range:
+            self.error(path, f"must be from {EARLIEST.year} up to {LATEST.year}, got {_quoted(value)}")
             return _EPOCH
         return parsed
 
@@ -467,9 +503,14 @@ class _EventReader:
             return None
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             try:
-                return date.fromisoformat(value)
+                parsed = date.fromisoformat(value)
             except ValueError:
                 pass
+            else:
+                if EARLIEST.date() <= parsed < LATEST.date():
+                    return parsed
+                self.error(path, f"must be from {EARLIEST.year} up to {LATEST.year}, got {_describe(value)}")
+                return None
         self.error(path, f"must be a date YYYY-MM-DD, got {_describe(value)}")
         return None
 

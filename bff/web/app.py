@@ -12,6 +12,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from bff.catalog.templates_check import start_template_check
 from bff.runtime.db import tortoise_config
+from bff.runtime.logs import strip_query_strings_from_access_log
 from bff.runtime.resources import Resources, open_resources
 from bff.runtime.settings import Settings, get_settings
 from bff.web.graphql import graphql_view
@@ -41,6 +42,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Starlette:
     """Build the app. With `resources` given (tests), the caller owns the ORM and the clients."""
     settings = settings or get_settings()
+    strip_query_strings_from_access_log()  # push URLs carry openids
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

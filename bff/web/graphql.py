@@ -1,31 +1,79 @@
-"""The strawberry ASGI view: builds a Context per request from the app's resources."""
+"""The strawberry ASGI view: builds a Context per request from the app's resources.
+
+Before strawberry sees a POST, the view caps the body (413 past GRAPHQL_MAX_BODY_BYTES, refused
+on its Content-Length without reading it) and, for JSON, checks the document's shape: an object,
+nested at most GRAPHQL_MAX_JSON_DEPTH deep, no array or object over GRAPHQL_MAX_LIST_ITEMS
+entries, no text a database cannot store (400). GraphQL coerces variables before any resolver
+runs, and the sign-in check is a resolver: without these bounds an anonymous caller's 150 000-item
+list held the event loop for seconds.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from bff.constants import GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_JSON_DEPTH, GRAPHQL_MAX_LIST_ITEMS
 from bff.runtime.resources import Resources
-from bff.sessions import verify_session_token
+from bff.sessions import session_user_id
+from bff.untrusted import find_json_problem
+from bff.web.bodies import BodyTooLarge, read_body, replaying
 from schema.context import Context
 
 
+def _refusal(status: int, message: str) -> Response:
+    # The GraphQL-over-HTTP shape of a request error: no "data", one error naming the problem.
+    return JSONResponse({"errors": [{"message": message}]}, status_code=status)
+
+
+def body_problem(body: bytes) -> str | None:
+    """Why a JSON request body cannot be a GraphQL request, or None."""
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        return "request body nests too deeply"
+    except ValueError as exc:  # also UnicodeDecodeError and ints past Python's digit limit
+        return f"request body is not valid JSON: {str(exc)[:100]}"
+    if not isinstance(document, dict):
+        kind = "an array" if isinstance(document, list) else type(document).__name__
+        return f"request body must be a JSON object with a query, got {kind}"
+    problem = find_json_problem(document, max_depth=GRAPHQL_MAX_JSON_DEPTH, max_items=GRAPHQL_MAX_LIST_ITEMS)
+    return None if problem is None else str(problem)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            request = Request(scope, receive)
+            try:
+                body = await read_body(request, GRAPHQL_MAX_BODY_BYTES)
+            except BodyTooLarge as exc:
+                await _refusal(413, str(exc))(scope, receive, send)
+                return
+            if "json" in request.headers.get("content-type", "") and (problem := body_problem(body)):
+                await _refusal(400, problem)(scope, receive, send)
+                return
+            receive = replaying(body, receive)
+        await super().__call__(scope, receive, send)
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         resources: Resources = request.app.state.resources
         return Context(resources=resources, viewer_id=await self.viewer_id(request, resources))
 
     async def viewer_id(self, request: Request | WebSocket, resources: Resources) -> int | None:
         """The user of the request's `Authorization: Bearer <session token>`; None when the token
-        is missing, malformed, forged or expired (the schema then answers no user data)."""
+        is missing, malformed, forged or expired, or its user no longer exists (the schema then
+        answers no user data)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        return verify_session_token(resources.settings.session_secret, token.strip())
+        return await session_user_id(resources.settings.session_secret, token.strip())
 
 
 def graphql_view(schema: Any, *, production: bool) -> GraphQLView:

@@ -19,33 +19,16 @@ from bff.runtime.resources import Resources
 from bff.supply_chain.events import BatchInvalid, parse_batch
 from bff.supply_chain.ingest import hand_over, ingest, payloads_of
 from bff.supply_chain.signing import SignatureError, verify
+from bff.web.bodies import BodyTooLarge, read_body
 
 log = logging.getLogger("lvyue.supply_chain")
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def supply_chain_hook(request: Request) -> Response:
     resources: Resources = request.app.state.resources
     try:
-        body = await _read_body(request, SUPPLY_CHAIN_MAX_BODY_BYTES)
-    except _BodyTooLarge:
+        body = await read_body(request, SUPPLY_CHAIN_MAX_BODY_BYTES)
+    except BodyTooLarge:
         return JSONResponse(
             {"error": f"body larger than {SUPPLY_CHAIN_MAX_BODY_BYTES} bytes"}, status_code=413
         )

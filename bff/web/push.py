@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from bff.constants import PUSH_MAX_BODY_BYTES
 from bff.runtime.resources import Resources
+from bff.web.bodies import BodyTooLarge, read_body
 from bff.wechat.push import PushRejected, answer_handshake, receive_push
 
 log = logging.getLogger("lvyue.web.push")
@@ -24,23 +25,12 @@ async def wechat_push(request: Request) -> Response:
     try:
         if request.method == "GET":
             return PlainTextResponse(answer_handshake(params, resources.settings))
-        body = await _read_body(request)
+        try:
+            body = await read_body(request, PUSH_MAX_BODY_BYTES)
+        except BodyTooLarge:
+            raise PushRejected("body too large", status=413) from None
         await receive_push(params, body, resources.settings, resources.arq)
     except PushRejected as exc:
         log.warning("push refused (%d): %s", exc.status, exc.reason)
         return PlainTextResponse(exc.reason, status_code=exc.status)
     return PlainTextResponse("success")
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > PUSH_MAX_BODY_BYTES:
-        raise PushRejected("body too large", status=413)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > PUSH_MAX_BODY_BYTES:
-            raise PushRejected("body too large", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)

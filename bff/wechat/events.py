@@ -24,6 +24,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeAlias
 
+from bff.untrusted import find_json_problem
+
 __all__ = [
     "SUBSCRIPTION_EVENTS",
     "ChangeEvent",
@@ -113,6 +115,8 @@ PushEvent: TypeAlias = PopupEvent | ChangeEvent | SentEvent | OtherEvent
 _FORBIDDEN_XML = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _INTEGER = re.compile(r"-?[0-9]{1,20}")  # 64-bit values have at most 20 digits
 _INT_BOUND = 2**64
+_CREATE_TIME_BOUND = 2**63  # stored in a signed 64-bit column
+_JSON_MAX_DEPTH = 8  # an envelope, a List of items, their fields
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _BOM = b"\xef\xbb\xbf"
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -200,6 +204,10 @@ def _json_envelope(body: bytes) -> dict[str, object]:
         raise PushParseError(f"malformed JSON push body: {exc}") from None
     if not isinstance(parsed, dict):
         raise PushParseError(f"JSON push body must be an object, got {type(parsed).__name__}")
+    # XML cannot carry NUL or lone surrogates; JSON escapes can, and no column can store them.
+    problem = find_json_problem(parsed, max_depth=_JSON_MAX_DEPTH)
+    if problem is not None:
+        raise PushParseError(f"JSON push body: {problem}")
     return parsed
 
 
@@ -214,14 +222,23 @@ def _text_field(source: Mapping[str, object], name: str, *, required: bool = Tru
     return str(value).strip()
 
 
-def _int_field(source: Mapping[str, object], name: str) -> int:
+def _int_field(
+    source: Mapping[str, object], name: str, *, minimum: int = -_INT_BOUND + 1, maximum: int = _INT_BOUND - 1
+) -> int:
     value = source.get(name)
-    if isinstance(value, int) and not isinstance(value, bool) and -_INT_BOUND < value < _INT_BOUND:
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value.strip())
+    if number is not None and minimum <= number <= maximum:
+        return number
     if value is None:
         raise PushParseError(f"push is missing the field {name}")
+    if number is not None:
+        raise PushParseError(
+            f"push field {name} must be an integer between {minimum} and {maximum}, got {str(number)[:40]}"
+        )
     raise PushParseError(f"push field {name} must be an integer, got {repr(value)[:40]}")
 
 
@@ -260,7 +277,7 @@ def parse_events(body: bytes) -> list[PushEvent]:
     if "Encrypt" in envelope and "FromUserName" not in envelope:
         raise PushParseError("secure-mode envelope: decrypt the Encrypt field before parsing events")
     openid = _text_field(envelope, "FromUserName")
-    create_time = _int_field(envelope, "CreateTime")
+    create_time = _int_field(envelope, "CreateTime", minimum=0, maximum=_CREATE_TIME_BOUND - 1)
     msg_type = _text_field(envelope, "MsgType")
     event = _text_field(envelope, "Event", required=False) if msg_type == "event" else ""
     if event not in SUBSCRIPTION_EVENTS:

@@ -5,10 +5,17 @@ PushRejected with the HTTP status and a short reason:
 
 * plaintext mode: ``signature`` = sha1(sorted token, timestamp, nonce) must match; it does not
   cover the body (WeChat's design), so the timestamp must also be recent (``MAX_CLOCK_SKEW_S``)
-  to narrow replays of a captured URL;
+  to narrow replays of a captured URL. Accepted only while no ``WECHAT_AES_KEY`` is configured:
+  with a key, WeChat pushes in secure mode, and a plaintext push is someone else's;
 * secure mode (``encrypt_type=aes``): ``msg_signature`` over the ``Encrypt`` field must match,
   the ciphertext must decrypt with the current or the previous EncodingAESKey, and the appid
   inside must be ours. Without a configured ``WECHAT_AES_KEY`` secure pushes are refused.
+
+``receive_push`` then remembers each signed (timestamp, nonce) in Redis for as long as the
+timestamp is acceptable, with a digest of the (decrypted) event body: the same URL with the same
+event again is WeChat's retry of an unanswered push (stored once, by the dedupe key), with
+another event it is a captured URL carrying a forged body, refused. Redis makes this hold
+across web processes.
 
 401 = not from WeChat (signature, ciphertext, appid, stale timestamp); 400 = authentic but not a
 body we can read. ``store_push`` inserts one row per event in one batch, ignoring rows whose
@@ -69,6 +76,7 @@ __all__ = [
     "event_name",
     "open_push",
     "receive_push",
+    "remember_nonce",
     "store_push",
 ]
 
@@ -173,6 +181,8 @@ def open_push(
     secure = params.get("encrypt_type", "").lower() == "aes"
     if secure:
         plaintext = _decrypt_secure(params, body, settings)
+    elif settings.wechat_aes_key is not None:
+        raise PushRejected("plaintext push refused: secure mode is configured (WECHAT_AES_KEY)")
     else:
         signature = _param(params, "signature")
         timestamp = _param(params, "timestamp")
@@ -348,11 +358,36 @@ async def requeue_stuck_push_events(
     return queued
 
 
+def _nonce_key(timestamp: str, nonce: str) -> str:
+    return f"{constants.PUSH_NONCE_KEY}:{timestamp}:{nonce}"
+
+
+async def remember_nonce(
+    redis: ArqRedis, params: Mapping[str, str], body: bytes, *, now: float | None = None
+) -> None:
+    """Record a verified push's (timestamp, nonce) until its timestamp is too old to be accepted;
+    PushRejected when the pair was already used for a different ``body`` (the plaintext event:
+    a retry may carry the same event encrypted afresh)."""
+    timestamp, nonce = params["timestamp"], params["nonce"]
+    current = time.time() if now is None else now
+    # Acceptable until timestamp + MAX_CLOCK_SKEW_S (open_push checked it is within the window).
+    ttl_s = max(1, int(timestamp) + MAX_CLOCK_SKEW_S - int(current) + 1)
+    digest = hashlib.sha256(body).hexdigest()
+    key = _nonce_key(timestamp, nonce)
+    if await redis.set(key, digest, nx=True, ex=ttl_s):
+        return
+    seen = await redis.get(key)
+    seen_digest = seen.decode("ascii") if isinstance(seen, bytes) else seen
+    if seen_digest is not None and seen_digest != digest:
+        raise PushRejected("nonce already used with another body")
+
+
 async def receive_push(
     params: Mapping[str, str], body: bytes, settings: Settings, arq: ArqRedis, *, now: float | None = None
 ) -> list[int]:
     """Verify, store and queue one push; the ids of the rows whose job is queued (or running)."""
     push = open_push(params, body, settings, now=now)
+    await remember_nonce(arq, params, push.body, now=now)
     ids = await store_push(push)
     await enqueue_push_jobs(arq, ids)
     first = push.events[0]

@@ -12,8 +12,8 @@ from arq.worker import Worker
 from bff.models import ConsentCredit, CreditSource, User
 from bff.runtime.settings import Settings
 from bff.sessions import issue_session_token
-from bff.wechat.crypto import sha1_signature
-from bff.wechat.events import PushFormat, build_event_body
+from bff.wechat.crypto import PushCrypto
+from bff.wechat.events import PushFormat, build_event_body, build_secure_envelope
 from tests.conftest import graphql
 from tests.schema.subscriptions.documents import CENTER, REPORT, SUBSCRIBE_REQUEST, by_key
 
@@ -21,12 +21,14 @@ DELIVERY = "tmpl-order-delivery-0001"
 
 
 async def push_popup(client: httpx.AsyncClient, settings: Settings, openid: str, status: str) -> None:
+    """WeChat's push in secure mode (the BFF has an EncodingAESKey, so it takes no plaintext)."""
+    assert settings.wechat_aes_key is not None
+    crypto = PushCrypto(
+        token=settings.wechat_push_token,
+        encoding_aes_key=settings.wechat_aes_key,
+        appid=settings.wechat_appid,
+    )
     timestamp = str(int(time.time()))
-    params = {
-        "signature": sha1_signature(settings.wechat_push_token, timestamp, "7"),
-        "timestamp": timestamp,
-        "nonce": "7",
-    }
     body = build_event_body(
         PushFormat.XML,
         to_user="gh_0a1b2c3d4e5f",
@@ -35,7 +37,17 @@ async def push_popup(client: httpx.AsyncClient, settings: Settings, openid: str,
         items=[{"TemplateId": DELIVERY, "SubscribeStatusString": status, "PopupScene": 0}],
         create_time=int(timestamp),
     )
-    response = await client.post("/wechat/push", params=params, content=body)
+    encrypt = crypto.encrypt(body)
+    params = {
+        "signature": crypto.signature(timestamp, "7"),
+        "timestamp": timestamp,
+        "nonce": "7",
+        "openid": openid,
+        "encrypt_type": "aes",
+        "msg_signature": crypto.msg_signature(timestamp, "7", encrypt),
+    }
+    envelope = build_secure_envelope(PushFormat.XML, to_user="gh_0a1b2c3d4e5f", encrypt=encrypt)
+    response = await client.post("/wechat/push", params=params, content=envelope)
     assert response.status_code == 200, response.text
 
 

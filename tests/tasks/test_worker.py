@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import asyncpg
 import pytest
 from arq import Retry
+from arq.connections import ArqRedis
 from arq.worker import Function
 from tortoise.exceptions import OperationalError
 
 from bff import constants
-from tasks.worker import FUNCTIONS, retry_while_engine_away
+from tasks.engines import OutageTolerantWorker, retry_while_engine_away
+from tasks.worker import FUNCTIONS
 
 
 def failing(exc: BaseException) -> Any:
@@ -69,3 +72,24 @@ def test_the_planning_push_and_send_jobs_are_the_ones_that_wait() -> None:
         constants.JOB_HANDLE_PUSH_EVENT: constants.ENGINE_AWAY_MAX_TRIES,
         constants.JOB_SEND_NOTICE: constants.SEND_JOB_MAX_TRIES,
     }
+
+
+async def test_a_worker_whose_redis_goes_away_while_claiming_a_job_keeps_running() -> None:
+    # given a worker whose Redis stopped answering (nothing listens on its port)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    pool = ArqRedis.from_url(f"redis://127.0.0.1:{dead_port}/0")
+    worker = OutageTolerantWorker(
+        functions=FUNCTIONS, redis_pool=pool, handle_signals=False, max_jobs=2, poll_delay=0
+    )
+    free_slots = worker.sem._value
+    try:
+        # when it tries to claim jobs it read from the queue just before
+        await worker.start_jobs([b"send:1", b"send:2"])
+
+        # then it does not die, and the slot the failed claim took is free again
+        assert worker.job_counter == 0
+        assert worker.sem._value == free_slots
+    finally:
+        await pool.aclose()

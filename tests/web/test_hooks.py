@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import ArqRedis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -207,3 +209,79 @@ async def test_the_same_batch_sent_concurrently_is_applied_once(
     assert await SupplyChainEvent.all().count() == 3
     assert await OrderNodeEvent.all().count() == 2
     assert (await Order.get(order_no="SO1")).current_node == "TRUNK_TRANSIT"
+
+
+# --- hostile numbers, text and dates (issue 8, items 13 and 14) -------------------------------
+
+
+async def test_a_quantity_with_a_huge_exponent_is_422_without_being_expanded(
+    client: httpx.AsyncClient, resources: Resources
+) -> None:
+    # given a signed order whose quantity is 1e300000 (int() of it took 4 s, 1e1000000 29 s)
+    body = b.body(b.placed("SO1", OPENID, T0)).replace(b'"quantity": 1', b'"quantity": 1e1000000', 1)
+    assert b"1e1000000" in body
+
+    # when
+    response = await post(client, resources, body)
+
+    # then the number is refused as too large, and nothing is stored
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "index": 0,
+            "field": "order.items[0].quantity",
+            "message": "must be an integer of at most 2147483647, got 1E+1000000",
+        }
+    ]
+    assert await SupplyChainEvent.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("SO\x001", "contains a NUL character at position 2"),
+        ("SO\ud8001", "unpaired UTF-16 surrogate U+D800"),
+    ],
+)
+@pytest.mark.parametrize("where", ["orderNo", "extra field"])
+async def test_unstorable_text_anywhere_in_an_event_is_422(
+    client: httpx.AsyncClient, resources: Resources, text: str, problem: str, where: str
+) -> None:
+    # given a signed event with a NUL or a lone surrogate in a field, or in a field the contract
+    # does not know (stored with the event all the same)
+    event = b.paid("SO1", T0)
+    if where == "orderNo":
+        event["orderNo"] = text
+    else:
+        event["senderNote"] = {"free": text}
+    body = json.dumps({"events": [event]}).encode()  # ASCII: the text travels as \u escapes
+
+    # when
+    response = await post(client, resources, body)
+
+    # then
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == ("orderNo" if where == "orderNo" else "senderNote.free")
+    assert problem in error["message"]
+    assert await SupplyChainEvent.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00", "1999-12-31T23:59:59+00:00"]
+)
+async def test_a_time_outside_2000_to_2200_is_422(
+    client: httpx.AsyncClient, resources: Resources, moment: str
+) -> None:
+    # given a payment at year 1 or 9999 (not a datetime once in UTC), or before 2000
+    event = b.paid("SO1", T0)
+    event["paidAt"] = moment
+
+    # when
+    response = await post(client, resources, json.dumps({"events": [event]}).encode())
+
+    # then
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "paidAt", "message": f"must be from 2000 up to 2200, got {moment!r}"}
+    ]

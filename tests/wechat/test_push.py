@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -49,6 +50,11 @@ def make_settings(**env: str) -> Settings:
         "SESSION_SECRET": "x" * 32,
     }
     return load_settings({**base, **env})
+
+
+def plain_settings() -> Settings:
+    """Settings of a BFF in WeChat's plaintext mode: no EncodingAESKey."""
+    return replace(make_settings(), wechat_aes_key=None)
 
 
 def popup_body(fmt: PushFormat, *, items: int = 2, create_time: int | None = None, **options: Any) -> bytes:
@@ -116,7 +122,7 @@ def test_handshake_with_a_wrong_signature_is_rejected() -> None:
 
 def test_plaintext_post_with_the_official_signature_is_accepted() -> None:
     # given §5.3: token AAAAA, timestamp 1714037059, nonce 486452656, and an event body
-    settings = make_settings(WECHAT_PUSH_TOKEN="AAAAA")
+    settings = replace(make_settings(WECHAT_PUSH_TOKEN="AAAAA"), wechat_aes_key=None)
     params = {
         "signature": "899cf89e464efb63f54ddac96b0a0a235f53aa78",
         "timestamp": "1714037059",
@@ -166,7 +172,7 @@ def test_secure_post_of_the_wxbizmsgcrypt_sample_is_accepted() -> None:
 @pytest.mark.parametrize("fmt", list(PushFormat))
 @pytest.mark.parametrize("items", [1, 2])
 def test_plaintext_round_trip(fmt: PushFormat, items: int) -> None:
-    push = open_push(plain_params(), popup_body(fmt, items=items), make_settings())
+    push = open_push(plain_params(), popup_body(fmt, items=items), plain_settings())
     assert [e.template_id for e in push.events if isinstance(e, PopupEvent)] == [TPL_A, TPL_B][:items]
     assert push.format is fmt
 
@@ -207,7 +213,8 @@ def test_previous_aes_key_is_accepted_during_rotation() -> None:
 
 def rejection(params: dict[str, str], body: bytes, settings: Settings | None = None) -> tuple[int, str]:
     with pytest.raises(PushRejected) as caught:
-        open_push(params, body, settings or make_settings())
+        default = make_settings() if params.get("encrypt_type") else plain_settings()
+        open_push(params, body, settings or default)
     return caught.value.status, caught.value.reason
 
 
@@ -291,12 +298,12 @@ def test_dedupe_key_follows_openid_time_event_and_template() -> None:
 
 async def test_a_retried_push_stores_nothing_new(db: TortoiseContext) -> None:
     # given a popup push with two templates
-    push = open_push(plain_params(), popup_body(PushFormat.XML), make_settings())
+    push = open_push(plain_params(), popup_body(PushFormat.XML), plain_settings())
 
     # when WeChat delivers it three times (its retries)
     first = await store_push(push)
     second = await store_push(push)
-    third = await store_push(open_push(plain_params(), popup_body(PushFormat.JSON), make_settings()))
+    third = await store_push(open_push(plain_params(), popup_body(PushFormat.JSON), plain_settings()))
 
     # then one row per List item, and each delivery names the same rows still to handle
     assert len(first) == 2
@@ -305,7 +312,7 @@ async def test_a_retried_push_stores_nothing_new(db: TortoiseContext) -> None:
 
 
 async def test_handled_rows_are_not_handed_out_again(db: TortoiseContext) -> None:
-    push = open_push(plain_params(), popup_body(PushFormat.XML, items=1), make_settings())
+    push = open_push(plain_params(), popup_body(PushFormat.XML, items=1), plain_settings())
     [row_id] = await store_push(push)
     await PushEventRow.filter(id=row_id).update(status=PushEventStatus.HANDLED)
     assert await store_push(push) == []
@@ -350,7 +357,7 @@ async def test_rows_rebuild_their_typed_events(db: TortoiseContext) -> None:
     # when each is received and stored
     rebuilt = []
     for body in bodies:
-        [row_id] = await store_push(open_push(plain_params(), body, make_settings()))
+        [row_id] = await store_push(open_push(plain_params(), body, plain_settings()))
         rebuilt.append(event_from_row(await PushEventRow.get(id=row_id)))
 
     # then the rows give back the events (other events keep their fields)
@@ -360,3 +367,21 @@ async def test_rows_rebuild_their_typed_events(db: TortoiseContext) -> None:
     assert rebuilt[3].fields["transaction_id"] == "42000001"
     row = await PushEventRow.get(event="subscribe_msg_sent_event")
     assert row.msgid == str(2**63 - 1)
+
+
+def test_plaintext_is_refused_when_an_aes_key_is_configured() -> None:
+    # given a BFF with an EncodingAESKey: WeChat then pushes encrypted, signed with msg_signature
+    # when a push arrives in plaintext with a valid 3-value signature (which does not cover the body)
+    # then it is refused as not from WeChat
+    assert rejection(plain_params(), popup_body(PushFormat.XML), make_settings()) == (
+        401,
+        "plaintext push refused: secure mode is configured (WECHAT_AES_KEY)",
+    )
+
+
+@pytest.mark.parametrize("create_time", [2**63, -1])
+def test_a_create_time_outside_int64_or_negative_is_400(create_time: int) -> None:
+    body = popup_body(PushFormat.JSON).replace(b'"CreateTime":', b'"CreateTime":%d,"X":' % create_time, 1)
+    status, reason = rejection(plain_params(), body)
+    assert status == 400
+    assert "CreateTime must be an integer between 0 and 9223372036854775807" in reason

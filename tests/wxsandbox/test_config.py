@@ -20,7 +20,7 @@ def test_defaults_are_the_dev_credentials_the_bff_uses() -> None:
         dev_defaults.ENCODING_AES_KEY,
     )
     assert config.original_id == dev_defaults.ORIGINAL_ID
-    assert (config.push_url, config.push_mode, config.push_format) == (None, "plain", PushFormat.XML)
+    assert (config.push_url, config.push_mode, config.push_format) == (None, "secure", PushFormat.XML)
     assert config.templates is None  # the bundled file
     assert config.token_ttl_s == 7200
 
@@ -30,7 +30,7 @@ def test_environment_overrides_are_read() -> None:
     config = SandboxConfig.from_env(
         {
             "SANDBOX_PUSH_URL": "http://127.0.0.1:9000/wechat/push",
-            "SANDBOX_PUSH_MODE": "secure",
+            "SANDBOX_PUSH_MODE": "plain",
             "SANDBOX_PUSH_FORMAT": "JSON",
             "SANDBOX_DAILY_SEND_LIMIT": "5",
             "SANDBOX_PAGES": "pages/index, /pages/order/detail",
@@ -41,7 +41,7 @@ def test_environment_overrides_are_read() -> None:
     )
     # then
     assert config.push_url == "http://127.0.0.1:9000/wechat/push"
-    assert (config.push_mode, config.push_format) == ("secure", PushFormat.JSON)
+    assert (config.push_mode, config.push_format) == ("plain", PushFormat.JSON)
     assert config.daily_send_limit == 5
     assert config.pages == frozenset({"pages/index", "pages/order/detail"})
     assert config.sensitive_words == ("违禁词", "敏感")

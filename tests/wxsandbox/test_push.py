@@ -108,7 +108,7 @@ async def test_json_list_is_an_object_for_one_item_unless_forced(make_sandbox: M
     await sandbox.pushes()
     # then
     first, second = (
-        parse_envelope(request["body"], PushFormat.JSON) for request in sandbox.receiver.requests
+        parse_envelope(open_push(request, "secure"), PushFormat.JSON) for request in sandbox.receiver.requests
     )
     assert isinstance(first["List"], dict)
     assert isinstance(second["List"], list) and len(second["List"]) == 1
@@ -190,7 +190,7 @@ async def test_settings_reject_pushes_a_change_event(sandbox: Harness) -> None:
         "subscribe_msg_popup_event",
         "subscribe_msg_change_event",
     ]
-    [change] = parse_events(sandbox.receiver.requests[-1]["body"])
+    [change] = parse_events(open_push(sandbox.receiver.requests[-1], "secure"))
     assert isinstance(change, ChangeEvent)
     assert (change.template_id, change.status) == (SHIPPED, "reject")
 
@@ -230,7 +230,7 @@ async def test_shipping_upload_pushes_a_settlement_event(sandbox: Harness) -> No
     await sandbox.pushes()
     # then
     assert answer == {"errcode": 0, "errmsg": "ok"}
-    [event] = parse_events(sandbox.receiver.requests[0]["body"])
+    [event] = parse_events(open_push(sandbox.receiver.requests[0], "secure"))
     assert isinstance(event, OtherEvent)
     assert event.event == "trade_manage_order_settlement"
     assert event.openid == USER
