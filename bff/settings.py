@@ -1,4 +1,4 @@
-"""Runtime settings: every variable of contracts/runtime.md, read once at start.
+"""Runtime settings: every variable of docs/configuration.md, read once at start.
 
 `load_settings()` validates the environment and raises `SettingsError` with one line that names
 the variable and what is wrong; the CLI prints that line and exits 2 (no traceback).
