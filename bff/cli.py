@@ -8,6 +8,7 @@
   bff makemigrations [--name NAME]   write a migration for model changes
   bff seed [--if-empty]              load demo data
   bff check-templates                compare the templates file with WeChat's list (exit 1 if they differ)
+  bff export-schema [--output FILE]  write the GraphQL SDL (schema/schema.graphql)
 
 Configuration problems end the command with one line naming the variable, exit status 2.
 """
@@ -20,6 +21,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bff.settings import Settings, SettingsError, get_settings
 
@@ -106,6 +108,13 @@ def cmd_check_templates(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from schema.sdl import SDL_FILE, write_sdl
+
+    target = Path(args.output) if args.output else SDL_FILE
+    print(f"wrote {target}" if write_sdl(target) else f"{target} is up to date")
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
     from bff.devserver import run_dev
 
@@ -152,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check-templates", help="compare the templates file with WeChat's list (exit 1 if they differ)"
     ).set_defaults(func=cmd_check_templates)
+
+    export = sub.add_parser("export-schema", help="write the GraphQL SDL (schema/schema.graphql)")
+    export.add_argument("--output", default=None, help="write here instead of schema/schema.graphql")
+    export.set_defaults(func=cmd_export_schema)
 
     seed = sub.add_parser("seed", help="load demo data")
     seed.add_argument("--if-empty", action="store_true", help="only when the database has no users")
