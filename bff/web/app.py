@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from bff.db import tortoise_config
 from bff.resources import Resources, open_resources
 from bff.settings import Settings, get_settings
+from bff.web.graphiql import ASSET_PATH, graphiql_asset
 from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
@@ -24,8 +25,10 @@ from schema import schema
 
 def routes(settings: Settings) -> list[BaseRoute]:
     # A Route, not a Mount: Mount answers POST /graphql with a 307 (stack-notes §2.1).
+    ide = [] if settings.is_production else [Route(ASSET_PATH + "/{name}", graphiql_asset)]
     return [
         Route("/graphql", graphql_view(schema, production=settings.is_production), methods=["GET", "POST"]),
+        *ide,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
