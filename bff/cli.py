@@ -23,7 +23,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bff.settings import Settings, SettingsError, get_settings
+from bff import dev_defaults
+from bff.settings import Settings, SettingsError, get_settings, port_from_env
 
 EXIT_CONFIG = 2
 
@@ -136,20 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="web, worker and WeChat sandbox together")
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    dev.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    dev.add_argument("--port", type=int, default=port_from_env("PORT", dev_defaults.WEB_PORT))
+    dev.add_argument(
+        "--sandbox-port", type=int, default=port_from_env("SANDBOX_PORT", dev_defaults.SANDBOX_PORT)
+    )
     dev.set_defaults(func=cmd_dev)
 
     web = sub.add_parser("web", help="serve the ASGI app")
     web.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
-    web.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    web.add_argument("--port", type=int, default=port_from_env("PORT", dev_defaults.WEB_PORT))
     web.set_defaults(func=cmd_web)
 
     sub.add_parser("worker", help="run the arq worker").set_defaults(func=cmd_worker)
 
     sandbox = sub.add_parser("sandbox", help="serve the WeChat sandbox")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    sandbox.add_argument("--port", type=int, default=port_from_env("SANDBOX_PORT", dev_defaults.SANDBOX_PORT))
     sandbox.set_defaults(func=cmd_sandbox)
 
     sub.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_migrate)
@@ -175,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tortoise").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
     try:
+        # The parser reads PORT and SANDBOX_PORT for its defaults: a bad one is a configuration error.
+        args = build_parser().parse_args(argv)
         args.func(args)
     except SettingsError as exc:
         print(f"bff: configuration error: {exc}", file=sys.stderr)

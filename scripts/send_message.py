@@ -5,8 +5,9 @@
 
 `--grant` first plays the user's "accept" in the sandbox (POST /sandbox/subscribe), so the send
 has a unit to spend; without it a user with no units gets WeChat's 43101. The message then shows
-on the sandbox inbox page (http://127.0.0.1:8001/sandbox/inbox/page). The client is the one the
-workers use; only WECHAT_API_BASE tells it where WeChat is.
+on the sandbox inbox page (http://127.0.0.1:$SANDBOX_PORT/sandbox/inbox/page, 8001 by default).
+The client is the one the workers use; only WECHAT_API_BASE (by default the sandbox on
+SANDBOX_PORT) tells it where WeChat is.
 """
 
 from __future__ import annotations
