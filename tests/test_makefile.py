@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def make(*args: str) -> subprocess.CompletedProcess[str]:
+    # Under `make test` the suite inherits MAKELEVEL/MAKEFLAGS; a newcomer's shell has neither.
+    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
+    return subprocess.run(["make", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
 
 
 def test_make_help_lists_every_target_with_run_and_test_first() -> None:
@@ -17,8 +25,8 @@ def test_make_help_lists_every_target_with_run_and_test_first() -> None:
     targets = phony.group(1).split()
 
     # when a newcomer asks for help (plain `make` does the same)
-    helped = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=30)
-    plain = subprocess.run(["make"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    helped = make("help")
+    plain = make()
 
     # then every target is listed with what it does, `make run` and `make test` first
     assert helped.returncode == 0, helped.stderr
