@@ -51,24 +51,24 @@ def welcome_query(login_code_url: str, demo_openid: str) -> str:
     """The comment and operations GraphiQL opens with: how to get a session token and use it."""
     return f"""# Lvyue: the mini-program's GraphQL API.
 #
-# Every operation but Login needs the session token
-# in the Headers tab below:
+# Every operation but Login needs the session
+# token in the Headers tab below:
 #   {{"Authorization": "Bearer <token>"}}
 #
-# 1. Get a one-time login code (what wx.login() gives
-#    the mini-program) from the WeChat sandbox:
-#      curl -s -X POST \\
-#        {login_code_url} \\
-#        -H 'content-type: application/json' \\
-#        -d '{{"openid": "{demo_openid}"}}'
-#    That openid is the seeded demo user; send no
-#    body to log in as a new user.
+# 1. Get a one-time login code from the WeChat
+#    sandbox (it plays wx.login()):
+#  curl -s -X POST \\
+#   {login_code_url} \\
+#   -H 'content-type: application/json' \\
+#   -d '{{"openid": "<openid>"}}'
+#    {demo_openid} is the seeded
+#    demo user; with no body you get a new user.
 # 2. Run Login below with {{"code": "<the code>"}}
 #    in the Variables tab.
-# 3. Put `token` from the answer into the Headers
+# 3. Put `token` from the answer in the Headers
 #    tab as above, then run Viewer.
-# GraphiQL keeps the headers across reloads; a token
-# lasts until `expiresAt`.
+# GraphiQL keeps the headers across reloads; a
+# token lasts until `expiresAt`.
 #
 # All the mini-program's operations:
 #   schema/operations/miniprogram.graphql
