@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: help run test lint bench schema clean
+.DEFAULT_GOAL := help
 
+# pip runs --quiet: say what the silent minute is before it starts.
 $(STAMP): pyproject.toml
+	@echo "Installing Lvyue and its dependencies into $(VENV) (about a minute the first time, quietly)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+	@echo "Installed into $(VENV)."
 
 ## make run: migrate, seed an empty database, then web + worker + WeChat sandbox (Ctrl-C stops all)
 run: $(STAMP)
@@ -22,12 +26,23 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make lint: ruff check and mypy (strict)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+## make bench: the benchmarks under bench/, each printing its figures
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+## make schema: write schema/schema.graphql from the code (commit it with any schema change)
+schema: $(STAMP)
+	$(BIN)/bff export-schema
+
+## make clean: start over: delete .venv and data/ (the SQLite database, embedded Redis, sandbox state)
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+## make help: this list
+help:
+	@sed -n 's/^## make /make /p' $(MAKEFILE_LIST) | sed 's/: /\t/' | expand -t 14

@@ -10,6 +10,7 @@
   bff check-templates                compare the templates file with WeChat's list (exit 1 if they differ)
   bff stops [resume-template ID | clear-user OPENID]
                                      sends held back by WeChat's refusals: list, or clear one
+  bff export-schema [--output FILE]  write the GraphQL SDL (schema/schema.graphql)
 
 Configuration problems end the command with one line per problem naming the variable, exit status 2.
 """
@@ -21,10 +22,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from bff.runtime import dev_defaults
 from bff.runtime.logs import configure_logging
-from bff.runtime.settings import Settings, SettingsError, get_settings
+from bff.runtime.settings import Settings, SettingsError, get_settings, port_from_env
 
 EXIT_CONFIG = 2
 
@@ -135,6 +138,13 @@ def cmd_check_templates(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from schema.sdl import SDL_FILE, write_sdl
+
+    target = Path(args.output) if args.output else SDL_FILE
+    print(f"wrote {target}" if write_sdl(target) else f"{target} is up to date")
+
+
 def cmd_stops(args: argparse.Namespace) -> None:
     from tortoise import Tortoise
 
@@ -202,20 +212,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="web, worker and WeChat sandbox together")
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    dev.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    dev.add_argument("--port", type=int, default=port_from_env("PORT", dev_defaults.WEB_PORT))
+    dev.add_argument(
+        "--sandbox-port", type=int, default=port_from_env("SANDBOX_PORT", dev_defaults.SANDBOX_PORT)
+    )
     dev.set_defaults(func=cmd_dev)
 
     web = sub.add_parser("web", help="serve the ASGI app")
     web.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
-    web.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    web.add_argument("--port", type=int, default=port_from_env("PORT", dev_defaults.WEB_PORT))
     web.set_defaults(func=cmd_web)
 
     sub.add_parser("worker", help="run the arq worker").set_defaults(func=cmd_worker)
 
     sandbox = sub.add_parser("sandbox", help="serve the WeChat sandbox")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
+    sandbox.add_argument("--port", type=int, default=port_from_env("SANDBOX_PORT", dev_defaults.SANDBOX_PORT))
     sandbox.set_defaults(func=cmd_sandbox)
 
     sub.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_migrate)
@@ -233,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     stops.add_argument("target", nargs="?", default=None, help="template id / openid")
     stops.set_defaults(func=cmd_stops)
 
+    export = sub.add_parser("export-schema", help="write the GraphQL SDL (schema/schema.graphql)")
+    export.add_argument("--output", default=None, help="write here instead of schema/schema.graphql")
+    export.set_defaults(func=cmd_export_schema)
+
     seed = sub.add_parser("seed", help="load demo data")
     seed.add_argument("--if-empty", action="store_true", help="only when the database has no users")
     seed.set_defaults(func=cmd_seed)
@@ -240,10 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    # The command names the process in every log line: web, worker, sandbox, dev, migrate, ...
-    configure_logging(args.command)
     try:
+        # The parser reads PORT and SANDBOX_PORT for its defaults: a bad one is a configuration error.
+        args = build_parser().parse_args(argv)
+        # The command names the process in every log line: web, worker, sandbox, dev, migrate, ...
+        configure_logging(args.command)
         args.func(args)
     except SettingsError as exc:
         # Every problem at once, one line each: one run tells the operator the whole list.

@@ -1,6 +1,8 @@
 """Replay a realistic stream of supply-chain events against a running `make run`.
 
-    python scripts/replay_events.py [--url http://127.0.0.1:8000/hooks/supply-chain] [--delay 2]
+    .venv/bin/python scripts/replay_events.py [--url URL] [--delay 2]
+
+The URL defaults to `make run`'s web process: http://127.0.0.1:$PORT/hooks/supply-chain (PORT 8000).
 
 The events move the demo user's seeded orders on (courier, presale progress, QC, delivery), and
 walk a new order from placement through shipping, a scoped exception and a slot offer. Each
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default="http://127.0.0.1:8000/hooks/supply-chain")
+    port = os.environ.get("PORT", "").strip() or str(dev_defaults.WEB_PORT)
+    parser.add_argument("--url", default=f"http://127.0.0.1:{port}/hooks/supply-chain")
     parser.add_argument("--delay", type=float, default=2.0, help="seconds between events")
     parser.add_argument("--openid", default=DEMO_OPENID, help="whose orders (default: the demo user)")
     args = parser.parse_args(argv)

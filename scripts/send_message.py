@@ -5,8 +5,9 @@
 
 `--grant` first plays the user's "accept" in the sandbox (POST /sandbox/subscribe), so the send
 has a unit to spend; without it a user with no units gets WeChat's 43101. The message then shows
-on the sandbox inbox page (http://127.0.0.1:8001/sandbox/inbox/page). The client is the one the
-workers use; only WECHAT_API_BASE tells it where WeChat is.
+on the sandbox inbox page (http://127.0.0.1:$SANDBOX_PORT/sandbox/inbox/page, 8001 by default).
+The client is the one the workers use; only WECHAT_API_BASE (by default the sandbox on
+SANDBOX_PORT) tells it where WeChat is.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bff.catalog.templates_file import load_templates_file, render_data, render_page  # noqa: E402
-from bff.runtime.redis import create_arq_pool, resolve_redis_url  # noqa: E402
-from bff.runtime.resources import new_http_client  # noqa: E402
-from bff.runtime.settings import SettingsError, load_settings  # noqa: E402
-from bff.wechat.client import wechat_client_for  # noqa: E402
-from bff.wechat.errors import WeChatAPIError, WeChatTransportError  # noqa: E402
+from bff.catalog.templates_file import load_templates_file, render_data, render_page
+from bff.runtime.redis import create_arq_pool, resolve_redis_url
+from bff.runtime.resources import new_http_client
+from bff.runtime.settings import SettingsError, load_settings
+from bff.wechat.client import wechat_client_for
+from bff.wechat.errors import WeChatAPIError, WeChatTransportError
 
 SAMPLE_VALUES = {
     "order_no": "SO20261120000001",
@@ -88,7 +89,8 @@ async def send(openid: str, template_id: str, grant: bool) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--openid", required=True)
     parser.add_argument("--template", default="tmpl-order-progress-0001")
     parser.add_argument("--grant", action="store_true", help="play an accept in the sandbox first")

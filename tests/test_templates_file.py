@@ -20,24 +20,9 @@ from bff.catalog.templates_file import (
 from bff.catalog.topics import Topic
 from bff.wechat.keywords import validate_data
 
-# The example of contracts/runtime.md, verbatim (the content line is split here only for length).
-RUNTIME_EXAMPLE = (
-    """
-[[template]]
-template_id = "tmpl-order-progress-0001"
-title = "订单状态通知"
-type = 2                       # 2 one-time, 3 long-term
-content = "订单编号:{{character_string1.DATA}}\\n订单状态:{{phrase2.DATA}}\\n"""
-    """更新时间:{{time3.DATA}}\\n备注:{{thing4.DATA}}\\n"
-topics = ["NODE_PRODUCTION_STARTED", "NODE_OUTBOUND", "NODE_DELIVERED"]
-page = "pages/order/detail?orderNo={order_no}"
-[template.data]
-character_string1 = "{order_no}"
-phrase2 = "{node_phrase}"
-time3 = "{occurred_at}"
-thing4 = "{note}"
-"""
-)
+# The example of docs/templates-file.md, read from the document so that it stays a working file.
+DOC = Path(__file__).resolve().parents[1] / "docs" / "templates-file.md"
+RUNTIME_EXAMPLE = DOC.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
 
 # Display-ready values such as the notice engine passes in.
 SAMPLE_VALUES = {
@@ -200,7 +185,7 @@ def test_path_to_a_file_on_disk_loads(tmp_path: Path) -> None:
 # --- the model ----------------------------------------------------------------------------------
 
 
-def test_runtime_contract_example_loads_with_its_keywords_and_topics() -> None:
+def test_the_documented_example_loads_with_its_keywords_and_topics() -> None:
     # when
     file = loads_templates_file(RUNTIME_EXAMPLE)
 

@@ -1,5 +1,5 @@
-"""Is the templates file what WeChat has? (runtime.md: "checks the file against WeChat's own
-template list at start and says what differs").
+"""Is the templates file what WeChat has? (docs/templates-file.md, "Checks": the file is
+compared with WeChat's own template list at start, saying what differs).
 
 ``check_templates`` fetches getTemplateList and returns one readable line per difference (a
 missing template, a keyword missing or of another kind, another title or type), empty when the

@@ -1,4 +1,4 @@
-"""The topics-and-templates file (contracts/runtime.md, "Topics and templates file").
+"""The topics-and-templates file (docs/templates-file.md).
 
 ``TEMPLATES_FILE`` is TOML; each ``[[template]]`` is one WeChat subscription template as
 WeChat's template list returns it (``template_id``, ``title``, ``type``, ``content``), plus how

@@ -1,4 +1,4 @@
-"""The outbox of commands to the supply chain (contracts/supply-chain.md, "Out: commands").
+"""The outbox of commands to the supply chain (docs/supply-chain.md, "Out: commands").
 
 A user's decision (or a default applied at a deadline) writes one `OutboxCommand` in the same
 transaction as the decision itself, so a committed decision always has its command and a rolled

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class OrderStatus(StrEnum):
-    """runtime.md `OrderStatus` — `bff.orders.status.derive_status` is the one place that sets it."""
+    """The mini-program's `OrderStatus` — `bff.orders.status.derive_status` is the one place that sets it."""
 
     PENDING_PAYMENT = "PENDING_PAYMENT"
     PAID = "PAID"

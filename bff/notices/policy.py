@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from bff.catalog.topics import NODE_ORDER, Topic, node_topic, topic_info
 from bff.notices.reasons import Reason
 
-# Stock orders skip the production nodes (contracts/supply-chain.md): MATERIAL_IN, PRODUCTION_STARTED,
+# Stock orders skip the production nodes (docs/supply-chain.md): MATERIAL_IN, PRODUCTION_STARTED,
 # QC_PASSED. Made-to-order (and presale) orders go through all of them.
 PRODUCTION_NODE_COUNT = 3
 _EMPTY: Mapping[str, int] = MappingProxyType({})

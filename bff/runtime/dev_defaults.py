@@ -15,7 +15,9 @@ PUSH_TOKEN = "sandbox-push-token"
 ENCODING_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 ORIGINAL_ID = "gh_sandbox000001"
 SUPPLY_CHAIN_SECRET = "sandbox-supply-chain-secret"
-API_BASE = "http://127.0.0.1:8001"
+# Ports of `make run` (`bff dev`), overridden by PORT and SANDBOX_PORT.
+WEB_PORT = 8000
+SANDBOX_PORT = 8001
 
 # Under the data directory: the development session secret (kept so restarts keep sessions and
 # the links of sent cards working) and the sandbox's memory (users, quotas, inbox).
@@ -48,3 +50,8 @@ def session_secret(data_dir: Path) -> str:
     finally:
         temporary.unlink()
     return secret
+
+
+def sandbox_api_base(sandbox_port: int = SANDBOX_PORT) -> str:
+    """The sandbox's URL as `bff dev` serves it: what WECHAT_API_BASE defaults to outside production."""
+    return f"http://127.0.0.1:{sandbox_port}"

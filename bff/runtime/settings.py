@@ -183,6 +183,16 @@ def _http_url(reader: _Reader, name: str, url: str) -> str:
     return url.rstrip("/")
 
 
+def port_from_env(name: str, default: int, environ: dict[str, str] | None = None) -> int:
+    """A TCP port from the environment (PORT, SANDBOX_PORT), `default` when unset."""
+    raw = _get(dict(os.environ if environ is None else environ), name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(name, f"must be a port number from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read and check the environment. Raises SettingsError listing every bad variable."""
     environ = dict(os.environ if environ is None else environ)
@@ -212,7 +222,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         reader.problem("REDIS_URL", f"must be redis://, rediss:// or unix://, got {_shown(redis_url)!r}")
 
     sandbox = not production
-    default_api_base = sandbox_defaults.API_BASE if sandbox else DEFAULT_WECHAT_API_BASE
+    # Outside production WeChat is the sandbox `bff dev` serves on SANDBOX_PORT, also for commands
+    # and scripts run beside it in another shell.
+    default_api_base = DEFAULT_WECHAT_API_BASE
+    if sandbox:
+        try:
+            sandbox_port = port_from_env("SANDBOX_PORT", sandbox_defaults.SANDBOX_PORT, environ)
+        except SettingsError as error:
+            reader.problems.extend(error.problems)
+            sandbox_port = sandbox_defaults.SANDBOX_PORT
+        default_api_base = sandbox_defaults.sandbox_api_base(sandbox_port)
     api_base = _http_url(reader, "WECHAT_API_BASE", reader.get("WECHAT_API_BASE") or default_api_base)
 
     appid = reader.require("WECHAT_APPID", sandbox_defaults.APPID)

@@ -1,6 +1,6 @@
 """Commands to the supply chain: their bodies, and one signed delivery attempt.
 
-contracts/supply-chain.md, "Out: commands": `POST SUPPLY_CHAIN_CALLBACK_URL` with the same HMAC
+docs/supply-chain.md, "Out: commands": `POST SUPPLY_CHAIN_CALLBACK_URL` with the same HMAC
 signing as the webhook, `Idempotency-Key: <commandId>` and a body `{"commandId", "type", ...}`.
 2xx means delivered; 408, 429, 5xx and network errors are worth another attempt; any other answer
 ends the command as failed. The outbox (`bff.supply_chain.outbox`) decides what to do with that.

@@ -1,4 +1,4 @@
-"""Supply-chain webhook bodies → typed events (contracts/supply-chain.md, "In").
+"""Supply-chain webhook bodies → typed events (docs/supply-chain.md, "In").
 
 A batch is all-or-nothing, so ``parse_batch`` checks every event and reports every problem at
 once (``BatchInvalid.errors``), each with the event's index and the contract's JSON path of the

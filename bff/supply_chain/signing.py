@@ -1,4 +1,4 @@
-"""HMAC signing of supply-chain requests, both directions (contracts/supply-chain.md, "Signing").
+"""HMAC signing of supply-chain requests, both directions (docs/supply-chain.md, "Signing").
 
 ``X-Signature: sha256=<hex HMAC-SHA256(secret, "<X-Timestamp>." + raw body)>``; a request whose
 timestamp is more than ``tolerance_s`` away from our clock is refused so a captured request

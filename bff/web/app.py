@@ -15,6 +15,7 @@ from bff.runtime.db import tortoise_config
 from bff.runtime.logs import strip_query_strings_from_access_log
 from bff.runtime.resources import Resources, open_resources
 from bff.runtime.settings import Settings, get_settings
+from bff.web.graphiql import ASSET_PATH, graphiql_asset
 from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
@@ -25,12 +26,14 @@ from schema import schema_for
 
 def routes(settings: Settings) -> list[BaseRoute]:
     # A Route, not a Mount: Mount answers POST /graphql with a 307 (stack-notes §2.1).
+    ide = [] if settings.is_production else [Route(ASSET_PATH + "/{name}", graphiql_asset)]
     return [
         Route(
             "/graphql",
             graphql_view(schema_for(production=settings.is_production), production=settings.is_production),
             methods=["GET", "POST"],
         ),
+        *ide,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),

@@ -14,16 +14,18 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from bff.constants import GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_JSON_DEPTH, GRAPHQL_MAX_LIST_ITEMS
 from bff.runtime.resources import Resources
+from bff.seed import DEMO_OPENID
 from bff.sessions import session_user_id
 from bff.untrusted import find_json_problem
 from bff.web.bodies import BodyTooLarge, read_body, replaying
+from bff.web.graphiql import graphiql_page
 from schema.context import Context
 
 
@@ -65,6 +67,12 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         resources: Resources = request.app.state.resources
         return Context(resources=resources, viewer_id=await self.viewer_id(request, resources))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our own page: strawberry's loads its scripts from a CDN (blank without internet).
+        settings = request.app.state.resources.settings
+        login_code_url = settings.wechat_api_base.rstrip("/") + "/sandbox/login-code"
+        return HTMLResponse(graphiql_page(login_code_url=login_code_url, demo_openid=DEMO_OPENID))
 
     async def viewer_id(self, request: Request | WebSocket, resources: Resources) -> int | None:
         """The user of the request's `Authorization: Bearer <session token>`; None when the token

@@ -1,4 +1,4 @@
-"""`POST /hooks/supply-chain`: the supply chain's events in (contracts/supply-chain.md).
+"""`POST /hooks/supply-chain`: the supply chain's events in (docs/supply-chain.md).
 
 401 for a missing, wrong or stale signature (nothing stored); 422 listing every bad event by
 index and field (nothing stored); otherwise the batch is stored and applied in one

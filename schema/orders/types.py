@@ -1,4 +1,4 @@
-"""GraphQL types of the order tracking tab (contracts/miniprogram.graphql: OrderList, OrderDetail).
+"""GraphQL types of the order tracking tab (schema/operations/miniprogram.graphql: OrderList, OrderDetail).
 
 `OrderType` wraps an `Order` row that is already scoped to the viewer; its list-valued and
 related fields go through per-request DataLoaders, so a page costs the same queries whatever

@@ -1,4 +1,4 @@
-"""The schema accepts the mini-program's own operations (contracts/miniprogram.graphql) as written."""
+"""The schema accepts the mini-program's own operations (schema/operations/miniprogram.graphql) as written."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from graphql import OperationDefinitionNode, parse, validate
 
 from schema import schema
 
-CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "miniprogram.graphql"
+CONTRACT = Path(__file__).resolve().parents[2] / "schema" / "operations" / "miniprogram.graphql"
 
 # The lifecycle tab (replenishment, maintenance, offers) is not built yet: no open issue covers it.
 NOT_YET_BUILT = {"Lifecycle", "SnoozeReplenishment", "SetReplenishmentCycle", "DismissReplenishment"}

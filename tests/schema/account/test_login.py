@@ -1,4 +1,4 @@
-"""``login(code)`` and ``viewer`` (contracts/miniprogram.graphql), with WeChat played by the sandbox."""
+"""``login(code)`` and ``viewer`` (schema/operations/miniprogram.graphql); WeChat is the sandbox."""
 
 from __future__ import annotations
 

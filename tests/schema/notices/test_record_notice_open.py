@@ -15,7 +15,7 @@ from bff.sessions import issue_session_token
 from tests.conftest import graphql
 from tests.notices.send_fixtures import make_notice, make_user
 
-# contracts/miniprogram.graphql, as written there
+# schema/operations/miniprogram.graphql, as written there
 RECORD_NOTICE_OPEN = """
 mutation RecordNoticeOpen($token: String!, $scene: Int) {
   recordNoticeOpen(token: $token, scene: $scene) {

@@ -20,7 +20,7 @@ from tests.conftest import graphql
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
 
-# contracts/miniprogram.graphql, as written there
+# schema/operations/miniprogram.graphql, as written there
 ORDER_LIST = """
 query OrderList($first: Int!, $after: String, $status: OrderStatus) {
   viewer {

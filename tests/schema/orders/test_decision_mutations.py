@@ -23,7 +23,7 @@ from tests.conftest import WorkerFactory
 from tests.schema.orders.conftest import ORDER_DETAIL, Ask, feed, hours
 from tests.supply_chain.receiver import CommandReceiver, serve_receiver
 
-# contracts/miniprogram.graphql, as written there
+# schema/operations/miniprogram.graphql, as written there
 CHOOSE_DELIVERY_SLOT = """
 mutation ChooseDeliverySlot($orderNo: String!, $slotId: ID!) {
   chooseDeliverySlot(orderNo: $orderNo, slotId: $slotId) {

@@ -1,4 +1,4 @@
-"""The mini-program's subscription-tab documents (as in contracts/miniprogram.graphql) and helpers."""
+"""The mini-program's subscription-tab documents (as in schema/operations/miniprogram.graphql) and helpers."""
 
 from __future__ import annotations
 
