@@ -114,3 +114,17 @@ SWEEP_STALE_AFTER_S = SEND_JOB_TIMEOUT_S + 5
 # QUEUED or due SCHEDULED this long without progress: its job may be lost; enqueue it again.
 SWEEP_QUEUED_AFTER_S = 60
 SWEEP_BATCH = 500
+
+# ---------------------------------------------------------------- lifecycle scans (bff/lifecycle/scans.py)
+# Cron jobs: plan REPLENISHMENT reminders that are due, and MAINTENANCE notices that fell due.
+JOB_SCAN_REPLENISHMENT = "scan_replenishment"
+JOB_SCAN_MAINTENANCE = "scan_maintenance"
+REPLENISHMENT_SCAN_SECONDS = frozenset({5})  # every minute
+MAINTENANCE_SCAN_SECONDS = frozenset({35})
+# Where a scan goes on after its last committed batch (a user id), per scan name.
+LIFECYCLE_SCAN_CURSOR_KEY = "lvyue:lifecycle:scan-cursor"  # + ":<scan name>"
+# Users per batch (their rows are planned together), at most this many batches and no new batch
+# after this long per run, well inside JOB_TIMEOUT_S; the next run goes on from the cursor.
+LIFECYCLE_SCAN_BATCH_USERS = 500
+LIFECYCLE_SCAN_MAX_BATCHES = 200
+LIFECYCLE_SCAN_BUDGET_S = 8.0

@@ -11,6 +11,14 @@ from bff.models.consent import (
     TopicPreference,
     WeChatStatus,
 )
+from bff.models.lifecycle import (
+    LifecyclePurchase,
+    OwnedProduct,
+    PriorSource,
+    Replenishment,
+    ReplenishmentInterval,
+    ReplenishmentStatus,
+)
 from bff.models.notices import Notice, NoticeOpen, NoticeStatus
 from bff.models.orders import (
     DecidedBy,
@@ -39,6 +47,7 @@ __all__ = [
     "CreditSource",
     "DecidedBy",
     "DeliverySlotOffer",
+    "LifecyclePurchase",
     "Notice",
     "NoticeOpen",
     "NoticeStatus",
@@ -52,10 +61,15 @@ __all__ = [
     "OrderReceipt",
     "OrderStatus",
     "OutboxCommand",
+    "OwnedProduct",
     "PendingEvent",
     "Preferences",
+    "PriorSource",
     "PushEvent",
     "PushEventStatus",
+    "Replenishment",
+    "ReplenishmentInterval",
+    "ReplenishmentStatus",
     "Sku",
     "SubscribeRequestLog",
     "SupplyChainEvent",
