@@ -3,15 +3,16 @@
 Pure functions (no database, no clock): the projection, the mutations and bench/replenishment.py
 call the same code. The formula and the reasons for its constants are in docs/replenishment.md:
 
-    d = (K·p + Σ wᵢ·xᵢ + S·u) / (K + Σ wᵢ + S)
+    d = (K·Dⁿ·p + Σ wᵢ·xᵢ + S·u) / (K·Dⁿ + Σ wᵢ + S)
 
 p   the prior days per unit: the SKU's usageDaysPerUnit; without it the median of other users'
     observed days per unit for the SKU (at least POPULATION_MIN_SAMPLES of them); else DEFAULT_DAYS
 xᵢ  the user's observed repurchase intervals per unit (days between two deliveries of the SKU,
     divided by the units of the first), clipped to [p/CLIP, p·CLIP], oldest first
-wᵢ  DECAY^(n−1−i): the newest weighs 1, older ones fade (consumption drifts)
-K   PRIOR_WEIGHT: the prior counts as this many observations
-u   the user's own cycle (setReplenishmentCycle) per unit; S = USER_WEIGHT·DECAY^m, m being the
+wᵢ  D^(n−1−i), D = DECAY: the newest weighs 1, older ones fade (consumption drifts)
+K   PRIOR_WEIGHT: the prior counts as this many observations made before the user's first one,
+    fading with the others (Dⁿ, n = number of intervals): it dominates at first and vanishes slowly
+u   the user's own cycle (setReplenishmentCycle) per unit; S = USER_WEIGHT·D^m, m being the
     intervals observed since it was given (absent: no term)
 """
 
@@ -65,8 +66,9 @@ def estimate_days_per_unit(
         raise ValueError(f"prior must be positive, got {prior}")
     low, high = prior / CLIP, prior * CLIP
     n = len(intervals)
-    total = PRIOR_WEIGHT * prior
-    weight = PRIOR_WEIGHT
+    prior_weight = PRIOR_WEIGHT * DECAY**n
+    total = prior_weight * prior
+    weight = prior_weight
     for i, observed in enumerate(intervals):
         w = DECAY ** (n - 1 - i)
         total += w * min(max(observed, low), high)

@@ -11,6 +11,7 @@ sees and what a scan acts on never disagree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -117,7 +118,7 @@ def is_notifiable(item: MaintenanceItem, as_of: datetime, rules: LifecycleRules 
 def due_note(item: MaintenanceItem, now: datetime) -> str:
     if item.due_at <= now:
         return "已到保养时间"
-    days = (item.due_at - now).days + 1
+    days = math.ceil((item.due_at - now).total_seconds() / 86400)
     return f"{days}天后到期"
 
 

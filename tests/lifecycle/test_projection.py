@@ -98,9 +98,9 @@ async def test_buying_again_restarts_the_cycle_and_moves_the_estimate_toward_the
     assert row.last_purchased_at == days(22) and row.last_order_no == "SO-P5"
     (interval,) = await ReplenishmentInterval.filter(user_id=user.id)
     assert interval.days == pytest.approx(20) and interval.days_per_unit == pytest.approx(20)
-    # shrunk toward the prior, not a jump: (1·30 + 1·20) / 2 = 25 days
-    assert row.days_per_unit == pytest.approx(25) and row.cycle_days == 25
-    assert row.predicted_run_out_at == days(22) + timedelta(days=25)
+    # shrunk toward the prior, not a jump: (0.8·30 + 1·20) / 1.8 ≈ 24.4 days
+    assert row.days_per_unit == pytest.approx(44 / 1.8) and row.cycle_days == 24
+    assert row.predicted_run_out_at == days(22) + timedelta(days=24)
 
 
 async def test_an_older_delivery_told_late_adds_units_but_does_not_restart_the_cycle(user: User) -> None:
