@@ -22,6 +22,7 @@ from bff.settings import get_settings
 from bff.wechat.templates_check import start_template_check
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
+from tasks.lifecycle import scan_maintenance, scan_replenishment
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
 from tasks.push import handle_push_event
 from tasks.system import heartbeat
@@ -90,6 +91,16 @@ class WorkerSettings:
             second=set(constants.SWEEP_SECONDS),
             run_at_startup=True,
             timeout=constants.SWEEP_JOB_TIMEOUT_S,
+        ),
+        cron(
+            scan_replenishment,
+            name=constants.JOB_SCAN_REPLENISHMENT,
+            second=set(constants.REPLENISHMENT_SCAN_SECONDS),
+        ),
+        cron(
+            scan_maintenance,
+            name=constants.JOB_SCAN_MAINTENANCE,
+            second=set(constants.MAINTENANCE_SCAN_SECONDS),
         ),
     ]
     on_startup = startup
