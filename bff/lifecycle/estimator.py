@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from bff.models.lifecycle import PriorSource
 
 PRIOR_WEIGHT = 1.0
-DECAY = 0.8
+DECAY = 0.7
 USER_WEIGHT = 3.0
 CLIP = 4.0
 DEFAULT_DAYS_PER_UNIT = 30.0

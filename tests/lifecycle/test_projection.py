@@ -98,8 +98,8 @@ async def test_buying_again_restarts_the_cycle_and_moves_the_estimate_toward_the
     assert row.last_purchased_at == days(22) and row.last_order_no == "SO-P5"
     (interval,) = await ReplenishmentInterval.filter(user_id=user.id)
     assert interval.days == pytest.approx(20) and interval.days_per_unit == pytest.approx(20)
-    # shrunk toward the prior, not a jump: (0.8·30 + 1·20) / 1.8 ≈ 24.4 days
-    assert row.days_per_unit == pytest.approx(44 / 1.8) and row.cycle_days == 24
+    # shrunk toward the prior, not a jump: (0.7·30 + 1·20) / 1.7 ≈ 24.1 days
+    assert row.days_per_unit == pytest.approx(41 / 1.7) and row.cycle_days == 24
     assert row.predicted_run_out_at == days(22) + timedelta(days=24)
 
 
