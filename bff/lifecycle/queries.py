@@ -1,7 +1,7 @@
 """The lifecycle tab as the viewer sees it, in a fixed number of statements whatever it holds.
 
-Five SELECTs: owned products, their SKUs, replenishments, the latest order placed and the
-latest notice opened (the last two decide DORMANT). Stages, maintenance and statuses are then
+Five SELECTs: owned products, their SKUs, replenishments, the latest order placed per SKU and
+the latest notice opened (the last two decide DORMANT). Stages, maintenance and statuses are then
 computed by the same functions the scans use (stages.py).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.functions import Max
 
@@ -18,7 +18,7 @@ from bff.lifecycle.rules import DEFAULT_RULES, LifecycleRules
 from bff.lifecycle.stages import MaintenanceItem, Stage
 from bff.models.lifecycle import OwnedProduct, Replenishment, ReplenishmentStatus
 from bff.models.notices import NoticeOpen
-from bff.models.orders import Order, Sku
+from bff.models.orders import OrderItem, Sku
 
 
 @dataclass(frozen=True)
@@ -79,30 +79,43 @@ class LifecycleView:
     offers: list[OfferView]
 
 
-async def last_active_by_user(user_ids: Iterable[int]) -> dict[int, datetime]:
-    """Per user, the latest order placed or notice opened (two grouped SELECTs)."""
+async def last_activity_of(user_ids: Iterable[int]) -> dict[tuple[int, str | None], datetime]:
+    """The latest order placed per (user, SKU) and the latest notice opened per (user, None):
+    what keeps an owned product out of DORMANT (two grouped SELECTs)."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    latest: dict[int, datetime] = {}
-    orders = (
-        await Order.filter(user_id__in=ids)
-        .annotate(at=Max("placed_at"))
-        .group_by("user_id")
-        .values_list("user_id", "at")
+    ordered = (
+        await OrderItem.filter(order__user_id__in=ids)
+        .annotate(at=Max("order__placed_at"))
+        .group_by("order__user_id", "sku_code")
+        .values_list("order__user_id", "sku_code", "at")
     )
-    opens = (
+    opened = (
         await NoticeOpen.filter(user_id__in=ids)
         .annotate(at=Max("opened_at"))
         .group_by("user_id")
         .values_list("user_id", "at")
     )
-    for user_id, at in [*orders, *opens]:
+    latest: dict[tuple[int, str | None], datetime] = {}
+    for user_id, sku_code, at in ordered:
         if at is not None:
-            at_value = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-            current = latest.get(int(user_id))
-            latest[int(user_id)] = at_value if current is None else max(current, at_value)
+            latest[(int(user_id), str(sku_code))] = _aware(at)
+    for user_id, at in opened:
+        if at is not None:
+            latest[(int(user_id), None)] = _aware(at)
     return latest
+
+
+def _aware(value: object) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def product_last_active(
+    activity: dict[tuple[int, str | None], datetime], user_id: int, sku_code: str
+) -> datetime | None:
+    return stages.last_activity(activity.get((user_id, sku_code)), activity.get((user_id, None)))
 
 
 async def lifecycle_of(
@@ -113,7 +126,7 @@ async def lifecycle_of(
         {s.sku_code: s for s in await Sku.filter(sku_code__in=[o.sku_code for o in owned])} if owned else {}
     )
     replenishments = await Replenishment.filter(user_id=user_id).order_by("remind_at", "sku_code")
-    last_active = (await last_active_by_user([user_id])).get(user_id)
+    activity = await last_activity_of([user_id])
 
     owned_views: list[OwnedView] = []
     items: list[MaintenanceItem] = []
@@ -126,7 +139,7 @@ async def lifecycle_of(
                 stage=stages.stage_of(
                     delivered_at=product.last_delivered_at,
                     renewal_after_days=sku.renewal_after_days if sku else None,
-                    last_active_at=last_active,
+                    last_active_at=product_last_active(activity, user_id, product.sku_code),
                     now=now,
                     rules=rules,
                 ),

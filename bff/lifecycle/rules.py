@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class LifecycleRules:
     # An owned product is in PURCHASE for this many days after its delivery, then in USAGE.
     purchase_stage_days: int = 7
-    # DORMANT: no order placed and no notice opened for this many days.
+    # DORMANT: no order of the product placed and no notice opened for this many days.
     dormant_after_days: int = 180
     # The reminder goes out this many days before the predicted run-out. The useful window is the
     # week before run-out; aiming inside it tolerates estimates a few days off either way.

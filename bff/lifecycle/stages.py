@@ -6,7 +6,8 @@ sees and what a scan acts on never disagree.
     PURCHASE  delivered less than `purchase_stage_days` ago
     USAGE     after that
     RENEWAL   `renewalAfterDays` (of the SKU) after the latest delivery
-    DORMANT   no order placed and no notice opened for `dormant_after_days` (wins over the rest)
+    DORMANT   no order of the product placed, and no notice opened, for `dormant_after_days`
+              (counted from the latest of those and the delivery; wins over the rest)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Stage(StrEnum):
 
 
 def last_activity(*moments: datetime | None) -> datetime | None:
-    """The latest of the user's signs of life (orders placed, notices opened, deliveries)."""
+    """The latest of the signs of life around a product (its orders placed, notices opened, deliveries)."""
     known = [m for m in moments if m is not None]
     return max(known) if known else None
 

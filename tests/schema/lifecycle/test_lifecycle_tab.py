@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise.context import TortoiseContext
 
-from bff.models import Replenishment, ReplenishmentStatus, User
+from bff.models import Notice, NoticeOpen, NoticeStatus, Replenishment, ReplenishmentStatus, User
 from bff.supply_chain import builders as b
 from tests.lifecycle.world import CAPSULE, KETTLE, TEA, buy, capsules, describe_skus, feed, kettle, tea
 from tests.querycount import count_queries
@@ -56,15 +56,34 @@ async def test_the_tab_shows_owned_products_replenishment_and_maintenance_as_the
     assert tab["offers"] == []
 
 
-async def test_a_user_who_never_came_back_sees_their_products_dormant(ask: Ask, alice: User) -> None:
-    # given a tea delivered 200 days ago, and no order or opened notice since
+async def test_a_product_not_ordered_again_for_long_is_dormant_until_a_notice_is_opened(
+    ask: Ask, alice: User
+) -> None:
+    # given a tea delivered 200 days ago and never ordered again, and a kettle ordered 30 days ago
     await buy("SO-D1", OPENID, ago(202), [tea(1)])
+    await buy("SO-D2", OPENID, ago(30), [kettle()])
 
     # when
     tab = (await ask(LIFECYCLE, as_user=alice))["data"]["lifecycle"]
 
-    # then
-    assert [p["stage"] for p in tab["ownedProducts"]] == ["DORMANT"]
+    # then the tea is dormant, the kettle in use
+    assert {p["skuCode"]: p["stage"] for p in tab["ownedProducts"]} == {TEA: "DORMANT", KETTLE: "USAGE"}
+
+    # when the user opens a notice
+    notice = await Notice.create(
+        user_id=alice.id,
+        topic="REPLENISHMENT",
+        template_id="tmpl-replenishment-0001",
+        dedupe_key="opened",
+        priority=20,
+        status=NoticeStatus.SENT,
+        occurred_at=ago(2),
+    )
+    await NoticeOpen.create(notice_id=notice.id, user_id=alice.id, opened_at=ago(1), local_hour=9)
+    tab = (await ask(LIFECYCLE, as_user=alice))["data"]["lifecycle"]
+
+    # then the tea is back in use
+    assert {p["skuCode"]: p["stage"] for p in tab["ownedProducts"]} == {TEA: "USAGE", KETTLE: "USAGE"}
 
 
 async def test_the_tab_needs_a_signed_in_user(ask: Ask, alice: User) -> None:
