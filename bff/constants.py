@@ -123,8 +123,8 @@ REPLENISHMENT_SCAN_SECONDS = frozenset({5})  # every minute
 MAINTENANCE_SCAN_SECONDS = frozenset({35})
 # Where a scan goes on after its last committed batch (a user id), per scan name.
 LIFECYCLE_SCAN_CURSOR_KEY = "lvyue:lifecycle:scan-cursor"  # + ":<scan name>"
-# Users per batch (their rows are planned together), at most this many batches and no new batch
+# Rows per batch (the users of these rows, whole, are one batch), at most this many batches and no new batch
 # after this long per run, well inside JOB_TIMEOUT_S; the next run goes on from the cursor.
-LIFECYCLE_SCAN_BATCH_USERS = 500
+LIFECYCLE_SCAN_BATCH_ROWS = 2000
 LIFECYCLE_SCAN_MAX_BATCHES = 200
 LIFECYCLE_SCAN_BUDGET_S = 8.0

@@ -1,15 +1,15 @@
 """The lifecycle scans: replenishment reminders that are due, maintenance that fell due.
 
-Both walk users in key order (``user_id``) in bounded batches: the next ``batch_users`` rows'
-users after the cursor, then every row of those users (so a user is never split between two
-batches). Each batch is planned through the notice engine (``planner.plan_drafts``: the same
-rows, ledger, policy and send path as order notices; weekly limit and quiet hours apply, order
-notices keep their units by priority), then the cursor, a user id in Redis, moves past it. A run
-stops after ``max_batches`` or ``budget_s`` and the next run goes on from the cursor; a run that
-reaches the last user clears it, so the next pass starts over. A run killed mid-batch redoes that
-batch: every notice has a dedupe key (``replenishment:<user>:<cycle>:<round>:<sku>``,
-``maintenance:<user>:<delivered>:<afterDays>:<sku>``), so a batch planned twice, or a pass run
-twice, plans nothing new.
+Both walk users in key order (``user_id``) in bounded batches: the users of the next
+``batch_rows`` rows after the cursor, then the rows of those users that are due (a user is never
+split between two batches). Each batch is planned through the notice engine
+(``planner.plan_drafts``: the same rows, ledger, policy and send path as order notices; weekly
+limit and quiet hours apply, order notices keep their units by priority), then the cursor, a
+user id in Redis, moves past it. A run stops after ``max_batches`` or ``budget_s`` and the next
+run goes on from the cursor; a run that reaches the last user clears it, so the next pass starts
+over. A run killed mid-batch redoes that batch: every notice has a dedupe key
+(``replenishment:<user>:<cycle>:<round>:<sku>``, ``maintenance:<user>:<delivered>:<afterDays>:<sku>``),
+so a batch planned twice, or a pass run twice, plans nothing new.
 
 Both take ``as_of``: the moment the scan acts for (the cron passes now; the demo script and the
 tests pass a later day). Which rows are due is decided by the functions of stages.py, as on read.
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
+from tortoise.expressions import Q
 
 from bff import constants
 from bff.lifecycle import stages
@@ -47,7 +48,7 @@ _WAITING = (ReplenishmentStatus.ACTIVE, ReplenishmentStatus.SNOOZED)
 class ScanReport:
     scan: str
     users: int = 0
-    rows: int = 0  # rows read (owned products or replenishments)
+    rows: int = 0  # rows walked (owned products of maintained SKUs, or due replenishments)
     drafts: int = 0  # notices asked for (already planned ones included)
     planned: int = 0  # notice rows created now
     batches: int = 0
@@ -93,7 +94,7 @@ async def _walk(
     next_users: NextUsers,
     run_batch: RunBatch,
     *,
-    batch_users: int,
+    batch_rows: int,
     max_batches: int,
     budget_s: float,
 ) -> ScanReport:
@@ -102,13 +103,14 @@ async def _walk(
     after = await cursor.load()
     started = monotonic_time.monotonic()
     while report.batches < max_batches:
-        users = await next_users(after, batch_users)
+        users = await next_users(after, batch_rows)
         if not users:
             await cursor.clear()
             report.finished = True
             break
         upto = max(users)
         await run_batch(after, upto, report)
+        report.rows += len(users)
         report.users += len(set(users))
         report.batches += 1
         after = upto
@@ -159,7 +161,7 @@ async def scan_replenishment(
     redis: Redis,
     *,
     as_of: datetime,
-    batch_users: int = constants.LIFECYCLE_SCAN_BATCH_USERS,
+    batch_rows: int = constants.LIFECYCLE_SCAN_BATCH_ROWS,
     max_batches: int = constants.LIFECYCLE_SCAN_MAX_BATCHES,
     budget_s: float = constants.LIFECYCLE_SCAN_BUDGET_S,
 ) -> ScanReport:
@@ -180,7 +182,6 @@ async def scan_replenishment(
         rows = await Replenishment.filter(
             status__in=list(_WAITING), remind_at__lte=as_of, user_id__gt=after, user_id__lte=upto
         ).order_by("user_id", "sku_code")
-        report.rows += len(rows)
         again = await ordered_again(rows)
         fresh = [
             r
@@ -204,7 +205,7 @@ async def scan_replenishment(
         redis,
         next_users,
         run_batch,
-        batch_users=batch_users,
+        batch_rows=batch_rows,
         max_batches=max_batches,
         budget_s=budget_s,
     )
@@ -219,7 +220,7 @@ async def scan_maintenance(
     *,
     as_of: datetime,
     rules: LifecycleRules = DEFAULT_RULES,
-    batch_users: int = constants.LIFECYCLE_SCAN_BATCH_USERS,
+    batch_rows: int = constants.LIFECYCLE_SCAN_BATCH_ROWS,
     max_batches: int = constants.LIFECYCLE_SCAN_MAX_BATCHES,
     budget_s: float = constants.LIFECYCLE_SCAN_BUDGET_S,
 ) -> ScanReport:
@@ -239,11 +240,28 @@ async def scan_maintenance(
         )
         return [int(row[0]) for row in rows]
 
+    # An item is due when its SKU's delivery falls in (as_of − grace − afterDays, as_of − afterDays]:
+    # the batch reads only those rows (index on sku_code, last_delivered_at); is_notifiable decides.
+    grace = timedelta(days=rules.maintenance_grace_days)
+    due_windows = Q(
+        *(
+            Q(
+                sku_code=code,
+                last_delivered_at__gt=as_of - grace - timedelta(days=item.after_days),
+                last_delivered_at__lte=as_of - timedelta(days=item.after_days),
+            )
+            for code, sku in maintained.items()
+            for item in stages.maintenance_items(
+                user_id=0, sku_code=code, name=sku.name, delivered_at=as_of, maintenance=sku.maintenance
+            )
+        ),
+        join_type=Q.OR,
+    )
+
     async def run_batch(after: int, upto: int, report: ScanReport) -> None:
-        owned = await OwnedProduct.filter(sku_code__in=codes, user_id__gt=after, user_id__lte=upto).order_by(
+        owned = await OwnedProduct.filter(due_windows, user_id__gt=after, user_id__lte=upto).order_by(
             "user_id", "sku_code"
         )
-        report.rows += len(owned)
         drafts: list[NoticeDraft] = []
         for product in owned:
             sku = maintained[product.sku_code]
@@ -277,7 +295,7 @@ async def scan_maintenance(
         redis,
         next_users,
         run_batch,
-        batch_users=batch_users,
+        batch_rows=batch_rows,
         max_batches=max_batches,
         budget_s=budget_s,
     )

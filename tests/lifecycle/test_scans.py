@@ -150,7 +150,7 @@ async def test_a_scan_killed_mid_pass_resumes_from_its_cursor_and_plans_each_rem
 
     monkeypatch.setattr(scans, "plan_drafts", dying_plan)
     with pytest.raises(RuntimeError):
-        await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_users=2)
+        await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_rows=2)
 
     # then the cursor stands after the first batch
     assert await ScanCursor(arq_pool, REPLENISHMENT).load() == users[1].id
@@ -158,9 +158,9 @@ async def test_a_scan_killed_mid_pass_resumes_from_its_cursor_and_plans_each_rem
 
     # when the next run goes on (bounded: one batch per run)
     monkeypatch.setattr(scans, "plan_drafts", real_plan)
-    first = await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_users=2, max_batches=1)
+    first = await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_rows=2, max_batches=1)
     assert not first.finished and first.users == 2
-    rest = await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_users=2)
+    rest = await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_rows=2)
 
     # then every user got exactly one reminder and the pass is over
     assert rest.finished
