@@ -188,3 +188,11 @@ async def test_maintenance_is_planned_once_when_it_falls_due(
     # and a scan long after the grace period plans nothing for it
     late = await scan_maintenance(ctx, arq_pool, as_of=days(200))
     assert late.planned == 0
+
+
+def test_the_worker_runs_both_scans_as_cron_jobs() -> None:
+    from bff import constants
+    from tasks.worker import WorkerSettings
+
+    names = {job.name for job in WorkerSettings.cron_jobs}
+    assert {constants.JOB_SCAN_REPLENISHMENT, constants.JOB_SCAN_MAINTENANCE} <= names

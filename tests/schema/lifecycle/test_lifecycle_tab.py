@@ -221,3 +221,35 @@ async def test_a_full_tab_costs_the_same_statements_as_a_small_one(ask: Ask, ali
     assert len(many["data"]["lifecycle"]["maintenance"]) >= 5
     print(f"\nlifecycle tab: 1 product → {len(small)} statements, 12 products → {len(large)} statements")
     assert len(large) == len(small), "\n".join(large)
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        (SNOOZE, {"skuCode": TEA, "days": 3}),
+        (SET_CYCLE, {"skuCode": TEA, "cycleDays": 20}),
+        (DISMISS, {"skuCode": TEA}),
+    ],
+    ids=["snooze", "set-cycle", "dismiss"],
+)
+async def test_an_answer_costs_the_same_statements_however_much_the_user_owns(
+    ask: Ask, alice: User, document: str, variables: dict[str, object]
+) -> None:
+    # given one user with a tea only, another with a tea among eleven products and past cycles
+    bob = await User.create(openid=OTHER)
+    await buy("SO-M0", OPENID, ago(20), [tea(1)])
+    skus = [(f"SKU-M{n:02d}", f"商品{n}", 1, "9.90") for n in range(10)]
+    await feed(*(b.sku_upsert(code, ago(300), name=name) for code, name, _, _ in skus))
+    await buy("SO-M1", OTHER, ago(60), [*skus, tea(1)])
+    await buy("SO-M2", OTHER, ago(20), [tea(1)])
+
+    # when each answers
+    with count_queries() as small:
+        one = await ask(document, variables, as_user=alice)
+    with count_queries() as large:
+        many = await ask(document, variables, as_user=bob)
+
+    # then
+    assert [p["userErrors"] for p in one["data"].values()] == [[]]
+    assert [p["userErrors"] for p in many["data"].values()] == [[]]
+    assert len(large) == len(small), "\n".join(large)
