@@ -133,20 +133,20 @@ async def test_a_sku_without_a_nominal_rate_starts_from_other_users_intervals(us
     assert row.cycle_days == 24
 
 
-async def test_two_orders_of_one_sku_delivered_at_once_both_count(user: User) -> None:
-    # given two paid orders of the same tea
-    await feed(
-        *order_events("SO-R1", OPENID, days(0), [tea(1)]), *order_events("SO-R2", OPENID, days(0), [tea(2)])
-    )
+async def test_orders_of_one_sku_delivered_at_once_all_count(user: User) -> None:
+    # given ten paid orders of the same tea, two units each
+    orders = [f"SO-R{n}" for n in range(10)]
+    await feed(*(event for no in orders for event in order_events(no, OPENID, days(0), [tea(2)])))
 
-    # when both deliveries arrive in concurrent requests (PostgreSQL: really concurrent)
+    # when their deliveries arrive in concurrent requests (PostgreSQL: really concurrent)
     await asyncio.gather(
-        feed(b.node("SO-R1", "DELIVERED", days(2))),
-        feed(b.node("SO-R2", "DELIVERED", days(2) + timedelta(hours=1))),
+        *(feed(b.node(no, "DELIVERED", days(2) + timedelta(hours=n))) for n, no in enumerate(orders))
     )
 
-    # then both are owned, one cycle each
+    # then every one is owned and no request failed
     (owned,) = await OwnedProduct.filter(user_id=user.id)
-    assert owned.quantity == 3 and owned.purchases == 2
+    assert owned.quantity == 20 and owned.purchases == 10
+    # and the running cycle is the newest delivery's (one applied after a newer one starts none)
     (row,) = await Replenishment.filter(user_id=user.id)
-    assert row.cycle_no == 2
+    assert row.last_order_no == "SO-R9" and row.last_purchased_at == days(2) + timedelta(hours=9)
+    assert await ReplenishmentInterval.filter(user_id=user.id).count() == row.cycle_no - 1
