@@ -175,3 +175,17 @@ SHIPPING_UPLOAD_LEASE_S = 60
 JOB_DISPATCH_SHIPPING_UPLOADS = "dispatch_shipping_uploads"
 SHIPPING_DISPATCH_SECONDS = frozenset({5, 20, 35, 50})
 SHIPPING_DISPATCH_BATCH = 1000
+
+# ---------------------------------------------------------------- lifecycle scans (bff/lifecycle/scans.py)
+# Cron jobs: plan REPLENISHMENT reminders that are due, and MAINTENANCE notices that fell due.
+JOB_SCAN_REPLENISHMENT = "scan_replenishment"
+JOB_SCAN_MAINTENANCE = "scan_maintenance"
+REPLENISHMENT_SCAN_SECONDS = frozenset({5})  # every minute
+MAINTENANCE_SCAN_SECONDS = frozenset({35})
+# Where a scan goes on after its last committed batch (a user id), per scan name.
+LIFECYCLE_SCAN_CURSOR_KEY = "lvyue:lifecycle:scan-cursor"  # + ":<scan name>"
+# Rows per batch (the users of these rows, whole, are one batch), at most this many batches and no new batch
+# after this long per run, well inside JOB_TIMEOUT_S; the next run goes on from the cursor.
+LIFECYCLE_SCAN_BATCH_ROWS = 2000
+LIFECYCLE_SCAN_MAX_BATCHES = 200
+LIFECYCLE_SCAN_BUDGET_S = 8.0

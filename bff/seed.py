@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
 
+from bff.lifecycle.demo import seed_lifecycle
 from bff.models import User
 from bff.orders.demo import seed_orders
 from bff.runtime.db import tortoise_config
@@ -19,7 +20,7 @@ DEMO_OPENID = "oDEMO_user_0000000000000001"
 DEMO_NICKNAME = "小履"
 
 SeedStep = Callable[[User], Awaitable[str]]
-SEED_STEPS: list[SeedStep] = [seed_orders]
+SEED_STEPS: list[SeedStep] = [seed_orders, seed_lifecycle]
 
 
 async def seed_demo_user() -> User:

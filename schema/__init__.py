@@ -33,6 +33,8 @@ from schema.account.mutations import AccountMutations
 from schema.account.queries import AccountQueries
 from schema.edge import BriefErrorLogSchema, NoUnstorableStringLiterals
 from schema.errors import PublicError
+from schema.lifecycle.mutations import LifecycleMutations
+from schema.lifecycle.queries import LifecycleQueries
 from schema.notices.mutations import NoticeMutations
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
@@ -40,8 +42,14 @@ from schema.subscriptions.mutations import SubscriptionMutations
 from schema.subscriptions.queries import SubscriptionQueries
 
 # Each domain package adds its root classes here (saleor-style composition).
-QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries, OrderQueries)
-MUTATIONS: tuple[type, ...] = (AccountMutations, SubscriptionMutations, OrderMutations, NoticeMutations)
+QUERIES: tuple[type, ...] = (AccountQueries, SubscriptionQueries, OrderQueries, LifecycleQueries)
+MUTATIONS: tuple[type, ...] = (
+    AccountMutations,
+    SubscriptionMutations,
+    OrderMutations,
+    NoticeMutations,
+    LifecycleMutations,
+)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

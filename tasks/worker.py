@@ -27,6 +27,7 @@ from bff.runtime.settings import get_settings
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
 from tasks.engines import retry_while_engine_away
+from tasks.lifecycle import scan_maintenance, scan_replenishment
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
 from tasks.push import handle_push_event, requeue_push_events
 from tasks.shipping import dispatch_shipping_uploads, upload_shipping_info
@@ -170,6 +171,16 @@ class WorkerSettings:
             counted(requeue_push_events, constants.JOB_REQUEUE_PUSH_EVENTS),
             name=constants.JOB_REQUEUE_PUSH_EVENTS,
             second=set(constants.PUSH_REQUEUE_SECONDS),
+        ),
+        cron(
+            counted(scan_replenishment, constants.JOB_SCAN_REPLENISHMENT),
+            name=constants.JOB_SCAN_REPLENISHMENT,
+            second=set(constants.REPLENISHMENT_SCAN_SECONDS),
+        ),
+        cron(
+            counted(scan_maintenance, constants.JOB_SCAN_MAINTENANCE),
+            name=constants.JOB_SCAN_MAINTENANCE,
+            second=set(constants.MAINTENANCE_SCAN_SECONDS),
         ),
     ]
     on_startup = startup

@@ -15,13 +15,15 @@ The choice, by moment:
   lag behind the payment) or of another user: every node and every decision.
   A template is skipped when the user already holds a unit for each of its topics ahead.
 - ``EXCEPTION``: the exception template.
-- ``RECEIPT``: what follows a received order: lifecycle topics (replenishment, maintenance, ...).
-- ``LIFECYCLE``: lifecycle and member topics.
+- ``RECEIPT``: what follows the received order: a replenishment reminder when one of its lines
+  is a consumable, maintenance when one of its SKUs has maintenance items.
+- ``LIFECYCLE``: what is planned or likely for this user soon (within
+  ``LIFECYCLE_LOOKAHEAD``): a replenishment reminder not dismissed, a maintenance item of an
+  owned product falling due.
 - ``SUBSCRIPTION_CENTER``: every topic.
 
 Only topics the notice engine sends (``SENT_TOPICS``) are ever asked for: an accept of a
-template nothing sends would be a unit the user gave for nothing. Lifecycle and member notices
-are not sent yet, so ``RECEIPT`` and ``LIFECYCLE`` ask for nothing today.
+template nothing sends would be a unit the user gave for nothing.
 
 Then, always: only topics the user has switched on, only one-time templates, never a template
 the user rejected with "always keep" (WeChat would answer `reject` silently) or that WeChat
@@ -38,16 +40,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bff.catalog.templates_file import TemplateConfig, TemplatesFile
-from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic
+from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, node_topic
 from bff.consent import ledger
 from bff.consent.preferences import UserPreferences, get_preferences
 from bff.models.consent import SubscribeRequestLog
+from bff.models.lifecycle import OwnedProduct, Replenishment, ReplenishmentStatus
+from bff.models.orders import Order, OrderItem, Sku
 from bff.orders.queries import ORDER_NO_MAX_LENGTH
 
 DEFAULT_MAX_TEMPLATES = 3
@@ -70,8 +74,13 @@ SENT_TOPICS: frozenset[Topic] = frozenset(
         Topic.DELIVERY_SLOT,
         Topic.ORDER_EXCEPTION,
         Topic.RECEIPT_CONFIRM,
+        # bff/lifecycle/scans.py
+        Topic.REPLENISHMENT,
+        Topic.MAINTENANCE,
     }
 )
+# LIFECYCLE asks for what falls due within this: an accept given now is spent soon.
+LIFECYCLE_LOOKAHEAD = timedelta(days=30)
 
 
 class SubscribeMoment(StrEnum):
@@ -84,6 +93,7 @@ class SubscribeMoment(StrEnum):
 
 
 ORDER_MOMENTS = frozenset({SubscribeMoment.AFTER_PAYMENT, SubscribeMoment.ORDER_DETAIL})
+LIFECYCLE_MOMENTS = frozenset({SubscribeMoment.LIFECYCLE, SubscribeMoment.RECEIPT})
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,8 @@ class OrderOutlook:
     exception_possible: bool = False
     slot_pending: bool = False
     receipt_pending: bool = False
+    # LIFECYCLE / RECEIPT moments: the lifecycle topics planned or likely (lifecycle_topics).
+    lifecycle: tuple[Topic, ...] = ()
 
 
 UNKNOWN_ORDER = OrderOutlook(
@@ -164,6 +176,35 @@ async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
     )
 
 
+async def lifecycle_topics(
+    user_id: int, moment: SubscribeMoment, order_no: str | None, at: datetime
+) -> list[Topic]:
+    """The lifecycle notices planned or likely for this user after ``moment`` (see the module)."""
+    if moment is SubscribeMoment.RECEIPT:
+        order = await Order.get_or_none(order_no=order_no, user_id=user_id) if order_no else None
+        if order is None:
+            return []
+        codes = await OrderItem.filter(order_id=order.id).values_list("sku_code", flat=True)
+        skus = await Sku.filter(sku_code__in=list(codes)).values("consumable", "maintenance")
+        topics = [Topic.REPLENISHMENT] if any(s["consumable"] for s in skus) else []
+        return topics + ([Topic.MAINTENANCE] if any(s["maintenance"] for s in skus) else [])
+    horizon = at + LIFECYCLE_LOOKAHEAD
+    open_statuses = (ReplenishmentStatus.ACTIVE, ReplenishmentStatus.DUE, ReplenishmentStatus.SNOOZED)
+    topics = []
+    if await Replenishment.filter(user_id=user_id, status__in=open_statuses, remind_at__lte=horizon).exists():
+        topics.append(Topic.REPLENISHMENT)
+    owned = await OwnedProduct.filter(user_id=user_id).values("sku_code", "last_delivered_at")
+    delivered = {str(row["sku_code"]): row["last_delivered_at"] for row in owned}
+    skus = await Sku.filter(sku_code__in=list(delivered)).values("sku_code", "maintenance")
+    for sku in skus:
+        start = delivered[str(sku["sku_code"])]
+        due = (start + timedelta(days=int(item.get("afterDays", 0))) for item in sku["maintenance"] or ())
+        if any(at <= when <= horizon for when in due):
+            topics.append(Topic.MAINTENANCE)
+            break
+    return topics
+
+
 def topics_ahead(moment: SubscribeMoment, outlook: OrderOutlook) -> list[Topic]:
     """The topics a notice may come about after this moment (before preferences): only topics
     the notice engine sends (``SENT_TOPICS``)."""
@@ -184,14 +225,8 @@ def _topics_of_moment(moment: SubscribeMoment, outlook: OrderOutlook) -> list[To
         return topics
     if moment is SubscribeMoment.EXCEPTION:
         return [Topic.ORDER_EXCEPTION]
-    if moment is SubscribeMoment.RECEIPT:
-        return [t for t, info in TOPICS.items() if info.category is TopicCategory.LIFECYCLE]
-    if moment is SubscribeMoment.LIFECYCLE:
-        return [
-            t
-            for t, info in TOPICS.items()
-            if info.category in (TopicCategory.LIFECYCLE, TopicCategory.MEMBER)
-        ]
+    if moment in LIFECYCLE_MOMENTS:
+        return list(outlook.lifecycle)
     return list(TOPICS)
 
 
@@ -296,12 +331,14 @@ async def subscribe_request(
     if order_no is not None and len(order_no) > ORDER_NO_MAX_LENGTH:
         order_no = None  # no order has such a number: asked as for an order the BFF does not know
     request_id = new_request_id()
-    if moment not in ORDER_MOMENTS and moment is not SubscribeMoment.EXCEPTION:
+    if moment not in ORDER_MOMENTS and moment not in (SubscribeMoment.EXCEPTION, SubscribeMoment.RECEIPT):
         order_no = None  # the order does not change what these moments ask for, nor their limit
     if await _rate_limited(user_id, moment, order_no, at, zone):
         return SubscribeAsk(request_id=request_id, template_ids=(), topics=(), limited=True)
 
     outlook = await order_outlook(user_id, order_no) if moment in ORDER_MOMENTS else UNKNOWN_ORDER
+    if moment in LIFECYCLE_MOMENTS:
+        outlook = replace(outlook, lifecycle=tuple(await lifecycle_topics(user_id, moment, order_no, at)))
     ahead = topics_ahead(moment, outlook)
     preferences = await get_preferences(user_id)
     template_ids = {t.template_id for topic in ahead if (t := templates.for_topic(topic)) is not None}

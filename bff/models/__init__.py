@@ -13,6 +13,14 @@ from bff.models.consent import (
     TopicPreference,
     WeChatStatus,
 )
+from bff.models.lifecycle import (
+    LifecyclePurchase,
+    OwnedProduct,
+    PriorSource,
+    Replenishment,
+    ReplenishmentInterval,
+    ReplenishmentStatus,
+)
 from bff.models.notices import Notice, NoticeOpen, NoticeStatus, StoppedTemplate
 from bff.models.orders import (
     DecidedBy,
@@ -45,6 +53,7 @@ __all__ = [
     "DecidedBy",
     "DeliverySlotOffer",
     "LedgerMoveKind",
+    "LifecyclePurchase",
     "Notice",
     "NoticeOpen",
     "NoticeStatus",
@@ -58,10 +67,15 @@ __all__ = [
     "OrderReceipt",
     "OrderStatus",
     "OutboxCommand",
+    "OwnedProduct",
     "PendingEvent",
     "Preferences",
+    "PriorSource",
     "PushEvent",
     "PushEventStatus",
+    "Replenishment",
+    "ReplenishmentInterval",
+    "ReplenishmentStatus",
     "ShippingUpload",
     "ShippingUploadStatus",
     "Sku",

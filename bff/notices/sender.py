@@ -68,6 +68,7 @@ from tortoise.transactions import in_transaction
 from bff import constants
 from bff.catalog.templates_file import TemplatesFile, load_templates_file, render_data, render_page
 from bff.consent import ledger as consent_ledger
+from bff.lifecycle import reminders as lifecycle_reminders
 from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
@@ -444,6 +445,10 @@ class NoticeSender:
             return await self._settle(
                 claim, NoticeStatus.SUPPRESSED, give_back=True, reason=reason, detail=why
             )
+        # Lifecycle reminders are checked again now: bought again, dismissed, snoozed since?
+        stale = await lifecycle_reminders.stale_reason(notice)
+        if stale is not None:
+            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=stale.value)
 
         template = self.templates.by_id(notice.template_id)
         if template is None:
@@ -498,7 +503,9 @@ class NoticeSender:
             return await self._settle(
                 claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=str(exc)
             )
-        return await self._sent(claim, result.msgid)
+        outcome = await self._sent(claim, result.msgid)
+        await lifecycle_reminders.mark_sent(notice, self.clock())
+        return outcome
 
     async def _reserve(self, claim: _Claim) -> bool:
         reserved_at = self.clock()

@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 
 from bff import constants
 from bff.catalog.topics import NODE_ORDER
+from bff.lifecycle.projection import project_delivery
 from bff.models.orders import (
     DeliverySlotOffer,
     Order,
@@ -44,7 +45,7 @@ from bff.models.orders import (
 )
 from bff.models.users import User
 from bff.orders import shipping
-from bff.orders.status import derive_status, is_open
+from bff.orders.status import DELIVERED_NODE, derive_status, is_open
 from bff.supply_chain import events as ev
 from bff.supply_chain.scope import Scope, link_scoped_orders
 from bff.supply_chain.sql import db_time, render
@@ -340,6 +341,9 @@ class _Applier:
         await self._save_with_status(order)
         if carries_shipment:
             await shipping.mark_due(order, now=self.now)  # WeChat needs the shipping info once
+        if event.node == DELIVERED_NODE and order.status != OrderStatus.CANCELLED:
+            # The lifecycle tab: the lines become owned products (idempotent per order and SKU).
+            await project_delivery(order, event.occurred_at)
         # A late, older node is kept in the timeline but nobody is told about it.
         return became_current and order.status != OrderStatus.CANCELLED
 

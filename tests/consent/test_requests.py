@@ -25,10 +25,14 @@ from bff.models import (
     Order,
     OrderNodeEvent,
     OrderStatus,
+    Replenishment,
+    ReplenishmentStatus,
     SubscribeRequestLog,
     User,
     WeChatStatus,
 )
+from bff.supply_chain import builders as b
+from bff.supply_chain.ingest import ingest_body
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BUNDLED = load_templates_file()
@@ -40,6 +44,11 @@ PAYMENT = "tmpl-order-payment-0001"
 SLOT = "tmpl-delivery-slot-0001"
 RECEIPT = "tmpl-receipt-confirm-0001"
 ORDER_TEMPLATES = {PROGRESS, SHIPPING, DELIVERY, EXCEPTION, PAYMENT, SLOT, RECEIPT}
+REPLENISHMENT = "tmpl-replenishment-0001"
+MAINTENANCE = "tmpl-maintenance-0001"
+LIFECYCLE_TEMPLATES = {REPLENISHMENT, MAINTENANCE}
+OFFER = "tmpl-offer-0001"
+MEMBER = "tmpl-member-benefit-0001"
 
 
 async def ask(
@@ -310,7 +319,7 @@ async def test_fewest_units_first_then_the_most_important(user: User) -> None:
 
 
 async def test_templates_nothing_sends_are_never_asked_for(user: User) -> None:
-    # given lifecycle and member notices are not sent by anything yet
+    # given offers and member benefits are not sent by anything yet, and a user who owns nothing
     # when
     lifecycle = await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)
     receipt = await ask(user, SubscribeMoment.RECEIPT, "SO1", max_templates=5)
@@ -325,7 +334,75 @@ async def test_templates_nothing_sends_are_never_asked_for(user: User) -> None:
     # then no popup asks for a unit nobody would spend
     assert lifecycle.template_ids == ()
     assert receipt.template_ids == ()
-    assert set(center.template_ids) | set(center_later.template_ids) <= ORDER_TEMPLATES
+    assert set(center.template_ids) | set(center_later.template_ids) <= ORDER_TEMPLATES | LIFECYCLE_TEMPLATES
+    assert not {OFFER, MEMBER} & (set(center.template_ids) | set(center_later.template_ids))
+
+
+async def deliver(
+    user: User, order_no: str, sku: str, *, consumable: bool, maintenance_after: int | None
+) -> None:
+    """The supply chain describes `sku` and delivers one to `user` (through ingestion)."""
+    now = datetime.now(UTC)
+    maintenance = [(maintenance_after, "清洗滤网")] if maintenance_after is not None else []
+    await ingest_body(
+        b.body(
+            b.sku_upsert(
+                sku,
+                now - timedelta(days=1),
+                name="净水器滤芯",
+                consumable=consumable,
+                usage_days_per_unit=20 if consumable else None,
+                maintenance=maintenance,
+            ),
+            b.placed(
+                order_no, user.openid, now - timedelta(hours=3), items=[(sku, "净水器滤芯", 1, "99.00")]
+            ),
+            b.paid(order_no, now - timedelta(hours=3)),
+            b.node(order_no, "DELIVERED", now - timedelta(hours=1)),
+        )
+    )
+
+
+async def test_the_lifecycle_tab_asks_for_a_replenishment_reminder_due_within_the_month(user: User) -> None:
+    # given a consumable delivered today (20 days per unit: reminded within the month)
+    await deliver(user, "SO-LC-1", "SKU-LC-FILTER", consumable=True, maintenance_after=None)
+
+    # when the lifecycle tab asks
+    asked = await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)
+
+    # then the replenishment template, and nothing about maintenance or offers
+    assert asked.template_ids == (REPLENISHMENT,)
+
+
+async def test_a_dismissed_replenishment_is_not_asked_for(user: User) -> None:
+    # given a consumable delivered today whose reminders the user dismissed
+    await deliver(user, "SO-LC-2", "SKU-LC-FILTER", consumable=True, maintenance_after=None)
+    await Replenishment.filter(user_id=user.id).update(status=ReplenishmentStatus.DISMISSED)
+
+    # when / then
+    assert (await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)).template_ids == ()
+
+
+async def test_maintenance_falling_due_within_the_month_is_asked_for(user: User) -> None:
+    # given a durable product delivered today with maintenance after 10 days, another after 200
+    await deliver(user, "SO-LC-3", "SKU-LC-PURIFIER", consumable=False, maintenance_after=10)
+    other = await User.create(openid="oLC_other_user_000000000001", nickname="other")
+    await deliver(other, "SO-LC-4", "SKU-LC-KETTLE", consumable=False, maintenance_after=200)
+
+    # when / then
+    assert (await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)).template_ids == (MAINTENANCE,)
+    assert (await ask(other, SubscribeMoment.LIFECYCLE, max_templates=5)).template_ids == ()
+
+
+async def test_confirming_receipt_asks_for_what_follows_that_order(user: User) -> None:
+    # given an order of a consumable that also has maintenance items
+    await deliver(user, "SO-LC-5", "SKU-LC-FILTER2", consumable=True, maintenance_after=90)
+
+    # when the receipt moment asks for that order
+    asked = await ask(user, SubscribeMoment.RECEIPT, "SO-LC-5", max_templates=5)
+
+    # then both what the order's products will need
+    assert set(asked.template_ids) == {REPLENISHMENT, MAINTENANCE}
 
 
 TWO_TITLES = """

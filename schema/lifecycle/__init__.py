@@ -1,0 +1,1 @@
+"""GraphQL of the lifecycle tab: `lifecycle` and the replenishment mutations (bff/lifecycle/)."""
