@@ -11,6 +11,7 @@ from bff.models.consent import (
     TopicPreference,
     WeChatStatus,
 )
+from bff.models.experiments import ExperimentAssignment
 from bff.models.notices import Notice, NoticeOpen, NoticeStatus, StoppedTemplate
 from bff.models.orders import (
     DecidedBy,
@@ -39,6 +40,7 @@ __all__ = [
     "CreditSource",
     "DecidedBy",
     "DeliverySlotOffer",
+    "ExperimentAssignment",
     "Notice",
     "NoticeOpen",
     "NoticeStatus",

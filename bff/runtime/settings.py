@@ -95,6 +95,9 @@ class Settings:
     business_tz: str
     metrics_exposure: MetricsExposure = "public"
     metrics_token: str | None = None
+    # Local hour for lifecycle and member notices of users without an open-hour profile
+    # (bff/engagement/send_time.py); None: as soon as the policy allows.
+    send_time_fallback_hour: int | None = None
 
     @property
     def is_production(self) -> bool:
@@ -278,6 +281,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     metrics_exposure, metrics_token = _metrics(reader)
 
+    fallback_raw = reader.get("SEND_TIME_FALLBACK_HOUR")
+    send_time_fallback_hour: int | None = None
+    if fallback_raw is not None:
+        if fallback_raw.strip().isdigit() and 0 <= int(fallback_raw) <= 23:
+            send_time_fallback_hour = int(fallback_raw)
+        else:
+            reader.problem("SEND_TIME_FALLBACK_HOUR", f"must be a local hour 0..23, got {fallback_raw!r}")
+
     if reader.problems:
         raise SettingsError.of(reader.problems)
     return Settings(
@@ -300,6 +311,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         business_tz=business_tz,
         metrics_exposure=metrics_exposure,
         metrics_token=metrics_token,
+        send_time_fallback_hour=send_time_fallback_hour,
     )
 
 
