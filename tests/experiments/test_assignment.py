@@ -18,7 +18,9 @@ from bff.models import ExperimentAssignment, Notice, NoticeStatus, User
 from bff.models.consent import ConsentLedger
 from bff.notices.planner import NoticeContext, NoticeDraft, plan_drafts
 from bff.notices.reasons import Reason
+from bff.runtime.settings import Settings
 from bff.wechat.client import TemplateRules, prepare_data
+from tests.notices.send_fixtures import FakeClient, make_notice, make_sender, make_user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
@@ -178,3 +180,30 @@ async def test_notices_of_topics_without_an_active_experiment_are_not_assigned(
     # then it is queued, outside any experiment
     assert (await Notice.get(dedupe_key="m:1")).status is NoticeStatus.QUEUED
     assert await ExperimentAssignment.all().count() == 0
+
+
+async def test_the_sender_sends_the_variants_wording_and_page(
+    db: TortoiseContext, arq_pool: ArqRedis, settings: Settings
+) -> None:
+    # given a queued replenishment notice planned in the "urgent" variant
+    user = await make_user(units={REPLENISHMENT: 1})
+    urgent = EXPERIMENT.variant("urgent")
+    assert urgent is not None
+    values = {"sku_name": "有机燕麦片 1kg", "run_out_date": "2026年12月05日", **variant_values(urgent)}
+    notice = await make_notice(user, template_id=REPLENISHMENT, topic=Topic.REPLENISHMENT, values=values)
+    client = FakeClient()
+
+    # when it is sent
+    outcome = await make_sender(settings, arq_pool, client).send(notice.id)
+
+    # then WeChat gets the variant's tip and landing page, the rest from the template
+    assert outcome.status is NoticeStatus.SENT
+    [call] = client.calls
+    assert call.data == {
+        "thing1": "有机燕麦片 1kg",
+        "date2": "2026年12月05日",
+        "thing3": "库存告急，今天下单明天到",
+    }
+    assert call.page is not None and call.page.startswith(
+        "pages/lifecycle/index?tab=replenishment&v=urgent&n="
+    )
