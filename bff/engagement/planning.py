@@ -100,6 +100,7 @@ async def _assign(
     rules: dict[int, HourRule] = {}
     holdout: set[int] = set()
     new_rows: list[ExperimentAssignment] = []
+    worded: list[Notice] = []
     for notice in in_experiment:
         experiment = experiments.active_for(notice.topic)
         assert experiment is not None
@@ -134,7 +135,11 @@ async def _assign(
         extra = variant_values(variant)
         if extra:
             notice.values = {**notice.values, **extra}
-            await Notice.filter(id=notice.id, status=NoticeStatus.PLANNED).update(values=notice.values)
+            worded.append(notice)
     if new_rows:
         await ExperimentAssignment.bulk_create(new_rows, ignore_conflicts=True)
+    if worded:
+        # One statement for the chunk. The variant is a function of user and experiment, so a worker
+        # racing on the same notice writes the same values.
+        await Notice.bulk_update(worded, fields=["values"])
     return rules, holdout

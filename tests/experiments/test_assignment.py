@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
@@ -16,11 +18,12 @@ from bff.experiments.assignment import assign_variant, variant_values, with_vari
 from bff.experiments.definitions import loads_experiments_file
 from bff.models import ExperimentAssignment, Notice, NoticeStatus, User
 from bff.models.consent import ConsentLedger
-from bff.notices.planner import NoticeContext, NoticeDraft, plan_drafts
+from bff.notices.planner import NoticeContext, NoticeDraft, decide_notices, plan_drafts
 from bff.notices.reasons import Reason
 from bff.runtime.settings import Settings
 from bff.wechat.client import TemplateRules, prepare_data
 from tests.notices.send_fixtures import FakeClient, make_notice, make_sender, make_user
+from tests.querycount import count_queries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
@@ -207,3 +210,72 @@ async def test_the_sender_sends_the_variants_wording_and_page(
     assert call.page is not None and call.page.startswith(
         "pages/lifecycle/index?tab=replenishment&v=urgent&n="
     )
+
+
+async def test_assigning_a_chunk_costs_the_same_statements_for_few_or_many_notices(
+    db: TortoiseContext,
+) -> None:
+    # given 6 and 60 users with a planned replenishment reminder each, and an active experiment
+    ctx = NoticeContext(templates=TEMPLATES, zone=SHANGHAI, experiments=EXPERIMENTS)
+    users = [await User.create(openid=f"oQC{n:025d}") for n in range(66)]
+    for user in users:
+        await ledger.credit(user.id, REPLENISHMENT, 1)
+
+    def drafts(group: list[User]) -> list[NoticeDraft]:
+        values = {"sku_name": "燕麦", "run_out_date": "2026年12月05日", "sku_code": "SKU-OAT"}
+        return [
+            NoticeDraft(u.id, Topic.REPLENISHMENT, f"qc:{u.id}", DAY, DAY + timedelta(days=3), values)
+            for u in group
+        ]
+
+    # when each group is planned in one chunk
+    with count_queries() as few:
+        await plan_drafts(drafts(users[:6]), ctx, now=DAY.astimezone(UTC))
+    with count_queries() as many:
+        await plan_drafts(drafts(users[6:]), ctx, now=DAY.astimezone(UTC))
+
+    # then ten times the notices cost no more statements, and every notice is assigned, worded
+    assert len(many) == len(few)
+    assert await ExperimentAssignment.all().count() == 66
+    urgent = {r.notice_id for r in await ExperimentAssignment.filter(variant="urgent")}
+    for notice in await Notice.filter(id__in=list(urgent)):
+        assert notice.values["~data.thing3"] == "库存告急，今天下单明天到"
+        assert notice.values["sku_name"] == "燕麦"
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_deciding_the_same_notices_at_once_assign_each_once(db: TortoiseContext) -> None:
+    # given 40 planned replenishment reminders in an experiment
+    ctx = NoticeContext(templates=TEMPLATES, zone=SHANGHAI, experiments=EXPERIMENTS)
+    for n in range(40):
+        user = await User.create(openid=f"oRACE{n:023d}")
+        await ledger.credit(user.id, REPLENISHMENT, 1)
+        await Notice.create(
+            user_id=user.id,
+            topic=Topic.REPLENISHMENT,
+            template_id=REPLENISHMENT,
+            dedupe_key=f"race:{user.id}",
+            priority=20,
+            status=NoticeStatus.PLANNED,
+            values={"sku_name": "燕麦", "run_out_date": "2026年12月05日", "sku_code": "SKU-OAT"},
+            occurred_at=DAY,
+        )
+
+    # when two planning runs (a replayed job) decide them at the same time
+    first, second = await Notice.all(), await Notice.all()
+    await asyncio.gather(
+        decide_notices(first, ctx, now=DAY.astimezone(UTC)),
+        decide_notices(second, ctx, now=DAY.astimezone(UTC)),
+    )
+
+    # then each notice has exactly one assignment, and its outcome matches its variant
+    rows = await ExperimentAssignment.all()
+    assert len(rows) == 40 and len({r.notice_id for r in rows}) == 40
+    notices = {n.id: n for n in await Notice.all()}
+    for row in rows:
+        notice = notices[row.notice_id]
+        if row.holdout:
+            assert (notice.status, notice.reason) == (NoticeStatus.SUPPRESSED, Reason.EXPERIMENT_HOLDOUT)
+        else:
+            assert notice.status is NoticeStatus.QUEUED
+            assert ("~data.thing3" in notice.values) == (row.variant == "urgent")
