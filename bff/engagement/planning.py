@@ -5,8 +5,8 @@ hour) and whether an experiment holds it out.
 of queries: it records the experiment assignment of every PLANNED notice whose topic has an
 active experiment (and writes the variant's wording into the notice's values), loads the open-hour
 profiles of the users with timed notices, and returns a ``Timing`` that the planner applies to each
-notice's facts. Order notices, QUEUED notices and notices that already waited for their best hour
-(reason BEST_HOUR) get no ``send_at``.
+notice's facts. Order notices, QUEUED notices, notices that already waited for their best hour
+(reason BEST_HOUR) and notices that would expire before it get no ``send_at``.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ async def prepare_timing(
             rules.get(notice.id, BEST),
             config,
         )
-        if moment is not None:
+        # A best hour after the notice's expiry would only let it expire: send it as soon as allowed.
+        if moment is not None and (notice.expires_at is None or moment < notice.expires_at):
             when[notice.id] = moment
     return Timing(send_at=when, holdout=frozenset(holdout))
 

@@ -242,3 +242,55 @@ async def test_without_any_opens_the_configured_fallback_hour_is_used(
         Reason.BEST_HOUR,
         local(20, 19),
     )
+
+
+async def test_a_notice_planned_at_night_waits_for_quiet_hours_then_for_its_best_hour(
+    db: TortoiseContext, arq_pool: ArqRedis, settings: Settings
+) -> None:
+    # given an evening user (default quiet hours 22:00–08:00) and a reminder planned at 23:30
+    user = await User.create(openid="oBEST0000000000000000000005")
+    await ledger.credit(user.id, REPLENISHMENT, 1)
+    await opened_at_hours(user, settings.session_secret, 20, 20, 20, 20)
+    ctx = NoticeContext(templates=BUNDLED, zone=SHANGHAI, arq=arq_pool)
+    await plan_drafts([reminder(user)], ctx, now=(local(20, 23) + timedelta(minutes=30)).astimezone(UTC))
+    row = await Notice.get(dedupe_key=f"user:{user.id}:SKU-OAT:1")
+
+    # then quiet hours defer it to 08:00 first
+    assert (row.status, row.reason, row.scheduled_for) == (
+        NoticeStatus.SCHEDULED,
+        Reason.QUIET_HOURS,
+        local(21, 8),
+    )
+
+    # when 08:00 comes, then it waits for 20:00
+    await reconsider(row, local(21, 8).astimezone(UTC))
+    await row.refresh_from_db()
+    assert (row.status, row.reason, row.scheduled_for) == (
+        NoticeStatus.SCHEDULED,
+        Reason.BEST_HOUR,
+        local(21, 20),
+    )
+
+    # when 20:00 comes, then it is queued
+    await reconsider(row, local(21, 20).astimezone(UTC))
+    await row.refresh_from_db()
+    assert row.status is NoticeStatus.QUEUED
+
+
+async def test_a_notice_that_would_expire_before_its_best_hour_goes_now(
+    db: TortoiseContext, arq_pool: ArqRedis, settings: Settings
+) -> None:
+    # given an evening user and a reminder that expires at 15:00
+    user = await User.create(openid="oBEST0000000000000000000006")
+    await ledger.credit(user.id, REPLENISHMENT, 1)
+    await opened_at_hours(user, settings.session_secret, 20, 20, 20, 20)
+    ctx = NoticeContext(templates=BUNDLED, zone=SHANGHAI, arq=arq_pool)
+    draft = reminder(user)
+    short = NoticeDraft(draft.user_id, draft.topic, draft.dedupe_key, DAY, local(20, 15), draft.values)
+
+    # when it is planned at 10:00
+    await plan_drafts([short], ctx, now=DAY.astimezone(UTC))
+
+    # then it is queued at once rather than left to expire at 15:00
+    row = await Notice.get(dedupe_key=draft.dedupe_key)
+    assert (row.status, row.scheduled_for) == (NoticeStatus.QUEUED, None)
