@@ -9,7 +9,7 @@ suppressed notice keeps one clear reason (bff/notices/reasons.py):
     → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → EXPERIMENT_HOLDOUT
     → QUIET_HOURS (defer) → BEST_HOUR (defer) → SEND
 
-The last two steps belong to the planner's timing and experiments (bff/engagement,
+EXPERIMENT_HOLDOUT and BEST_HOUR come from the planner's timing and experiments (bff/engagement,
 bff/experiments): a notice in an experiment's holdout is suppressed where it would otherwise have
 been sent or deferred (so the holdout is comparable with the variants), and a lifecycle or member
 notice with a ``send_at`` still ahead waits for it, as a quiet-hours deferral does.
