@@ -215,10 +215,19 @@ async def test_the_sender_sends_the_variants_wording_and_page(
 async def test_assigning_a_chunk_costs_the_same_statements_for_few_or_many_notices(
     db: TortoiseContext,
 ) -> None:
-    # given 6 and 60 users with a planned replenishment reminder each, and an active experiment
+    # given 6 and 60 users (each group with users in every variant) with a replenishment unit each
     ctx = NoticeContext(templates=TEMPLATES, zone=SHANGHAI, experiments=EXPERIMENTS)
-    users = [await User.create(openid=f"oQC{n:025d}") for n in range(66)]
-    for user in users:
+    ids: list[int] = []
+    for variant in ("holdout", "control", "urgent"):
+        start = 1
+        for _ in range(22):
+            user_id = user_in(variant, start)
+            ids.append(user_id)
+            start = user_id + 1
+    few_ids = [i for n, i in enumerate(ids) if n % 22 < 2]
+    many_ids = [i for n, i in enumerate(ids) if n % 22 >= 2]
+    users = {i: await User.create(id=i, openid=f"oQC{i:025d}") for i in ids}
+    for user in users.values():
         await ledger.credit(user.id, REPLENISHMENT, 1)
 
     def drafts(group: list[User]) -> list[NoticeDraft]:
@@ -230,9 +239,9 @@ async def test_assigning_a_chunk_costs_the_same_statements_for_few_or_many_notic
 
     # when each group is planned in one chunk
     with count_queries() as few:
-        await plan_drafts(drafts(users[:6]), ctx, now=DAY.astimezone(UTC))
+        await plan_drafts(drafts([users[i] for i in few_ids]), ctx, now=DAY.astimezone(UTC))
     with count_queries() as many:
-        await plan_drafts(drafts(users[6:]), ctx, now=DAY.astimezone(UTC))
+        await plan_drafts(drafts([users[i] for i in many_ids]), ctx, now=DAY.astimezone(UTC))
 
     # then ten times the notices cost no more statements, and every notice is assigned, worded
     assert len(many) == len(few)
