@@ -17,6 +17,7 @@ from tortoise import Tortoise
 
 from bff import constants
 from bff.catalog.templates_check import start_template_check
+from bff.notices.planner import NoticeContext
 from bff.runtime.db import tortoise_config
 from bff.runtime.heartbeat import worker_identity
 from bff.runtime.logsafe import mask
@@ -110,6 +111,9 @@ FUNCTIONS.append(
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
+    # A bad templates or experiments file stops the worker here with the file's error, not at the
+    # first planning job.
+    NoticeContext.from_settings(settings)
     # Keep the context Tortoise.init returns: on_shutdown runs in another task and would not
     # see the contextvar, leaving aiosqlite's thread alive (stack-notes §1.11).
     ctx["orm"] = await Tortoise.init(config=tortoise_config(settings.database_url))

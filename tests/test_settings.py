@@ -266,3 +266,18 @@ def test_a_refused_url_is_shown_without_its_password() -> None:
         == "must be redis://, rediss:// or unix://, got 'http://:***@redis.internal:6379/0'"
     )
     assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("raw", ["24", "-1", "ten", "9.5"])
+def test_a_send_time_fallback_hour_outside_the_day_is_refused(raw: str) -> None:
+    # when the fallback hour for lifecycle notices is not a local hour
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "SEND_TIME_FALLBACK_HOUR": raw})
+
+    # then the setting is named
+    assert "SEND_TIME_FALLBACK_HOUR" in str(raised.value)
+
+
+def test_the_send_time_fallback_hour_is_read() -> None:
+    assert load_settings({**PRODUCTION, "SEND_TIME_FALLBACK_HOUR": "19"}).send_time_fallback_hour == 19
+    assert load_settings(PRODUCTION).send_time_fallback_hour is None

@@ -152,7 +152,12 @@ def reminder_draft(row: Replenishment, as_of: datetime, ctx: NoticeContext) -> N
         dedupe_key=stages.reminder_key(row.user_id, row.cycle_no, row.round, row.sku_code),
         occurred_at=row.remind_at,
         expires_at=max(row.predicted_run_out_at, as_of) + REMINDER_TTL,
-        values={"sku_name": row.name, "run_out_date": format_date(row.predicted_run_out_at, ctx)},
+        # sku_code: an experiment's report counts repurchases of this SKU (bff/experiments/report.py)
+        values={
+            "sku_code": row.sku_code,
+            "sku_name": row.name,
+            "run_out_date": format_date(row.predicted_run_out_at, ctx),
+        },
     )
 
 
@@ -281,6 +286,7 @@ async def scan_maintenance(
                             occurred_at=item.due_at,
                             expires_at=item.due_at + timedelta(days=rules.maintenance_grace_days),
                             values={
+                                "sku_code": item.sku_code,
                                 "sku_name": item.name,
                                 "note": item.title,
                                 "remind_date": format_date(item.due_at, ctx),

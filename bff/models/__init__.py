@@ -13,6 +13,7 @@ from bff.models.consent import (
     TopicPreference,
     WeChatStatus,
 )
+from bff.models.experiments import ExperimentAssignment
 from bff.models.lifecycle import (
     LifecyclePurchase,
     OwnedProduct,
@@ -54,6 +55,7 @@ __all__ = [
     "DeliverySlotOffer",
     "LedgerMoveKind",
     "LifecyclePurchase",
+    "ExperimentAssignment",
     "Notice",
     "NoticeOpen",
     "NoticeStatus",

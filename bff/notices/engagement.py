@@ -9,6 +9,7 @@ engagement.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +21,15 @@ from tortoise.functions import Count
 from bff.models.notices import Notice, NoticeOpen
 from bff.notices.open_tokens import verify_open_token
 
-__all__ = ["NoticeOpenError", "OpenRefusal", "RecordedOpen", "open_hour_histogram", "record_notice_open"]
+__all__ = [
+    "NoticeOpenError",
+    "OpenRefusal",
+    "RecordedOpen",
+    "open_hour_histogram",
+    "open_hour_histograms",
+    "population_open_hour_histogram",
+    "record_notice_open",
+]
 
 MAX_SCENE = 1_000_000  # launch scenes are four-digit codes (1014, 1107, ...)
 
@@ -91,4 +100,31 @@ async def open_hour_histogram(user_id: int) -> list[int]:
     histogram = [0] * 24
     for row in rows:
         histogram[int(row["local_hour"])] = int(row["opens"])
+    return histogram
+
+
+async def open_hour_histograms(user_ids: Iterable[int]) -> dict[int, list[int]]:
+    """``open_hour_histogram`` for many users in one query (every asked user has an entry)."""
+    ids = sorted(set(user_ids))
+    histograms = {user_id: [0] * 24 for user_id in ids}
+    if not ids:
+        return histograms
+    rows = (
+        await NoticeOpen.filter(user_id__in=ids)
+        .annotate(opens=Count("id"))
+        .group_by("user_id", "local_hour")
+        .values_list("user_id", "local_hour", "opens")
+    )
+    for user_id, hour, opens in rows:
+        histograms[int(user_id)][int(hour)] = int(opens)
+    return histograms
+
+
+async def population_open_hour_histogram(*, since: datetime | None = None) -> list[int]:
+    """How many notices all users opened in each local hour 0..23 (since ``since``, if given)."""
+    query = NoticeOpen.all() if since is None else NoticeOpen.filter(opened_at__gte=since)
+    rows = await query.annotate(opens=Count("id")).group_by("local_hour").values_list("local_hour", "opens")
+    histogram = [0] * 24
+    for hour, opens in rows:
+        histogram[int(hour)] = int(opens)
     return histogram

@@ -24,10 +24,10 @@ offer) the order's unsent earlier progress (offer) notices.
 Then, chunk by chunk, the facts of the chunk's users are loaded in a fixed number of queries
 (bff/notices/facts.py) and each PLANNED notice is decided by ``bff.notices.policy.decide``, a
 user's notices most important first, each decision seen by the next: SEND → QUEUED and the send
-job ``send:<id>`` is enqueued; DEFER → SCHEDULED at the end of quiet hours with the send job
-deferred until then; SUPPRESS → SUPPRESSED with the reason. Every status change is a conditional
-UPDATE from the status that was read. An enqueue lost after the commit is recovered by the
-sender's sweeper (QUEUED rows without a job, due SCHEDULED rows).
+job ``send:<id>`` is enqueued; DEFER → SCHEDULED at the end of quiet hours (or at the user's best
+hour, bff/engagement) with the send job deferred until then; SUPPRESS → SUPPRESSED with the reason.
+Every status change is a conditional UPDATE from the status that was read. An enqueue lost after
+the commit is recovered by the sender's sweeper (QUEUED rows without a job, due SCHEDULED rows).
 
 A planning job that fails is retried (tasks/notices.py); the retry inserts nothing twice and
 decides what the failed run left PLANNED. If it still fails (or its job is lost), the sweeper
@@ -55,6 +55,9 @@ from arq.connections import ArqRedis
 from bff import constants
 from bff.catalog.templates_file import TemplatesFile, load_templates_file
 from bff.catalog.topics import NODE_ORDER, NODE_TITLES, Topic, node_phrase, node_topic, topic_info
+from bff.engagement.planning import prepare_timing
+from bff.engagement.send_time import SendTimeConfig
+from bff.experiments.definitions import NO_EXPERIMENTS, ExperimentsFile, load_experiments_file
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import Order, OrderException, OrderExceptionLink, SupplyChainEvent
 from bff.notices import policy
@@ -89,20 +92,34 @@ def _templates(path: Path | None) -> TemplatesFile:
     return load_templates_file(path)
 
 
+@functools.lru_cache(maxsize=8)
+def _experiments(path: Path | None) -> ExperimentsFile:
+    return load_experiments_file(path, _templates(path))
+
+
 @dataclass(frozen=True)
 class NoticeContext:
     """What planning needs besides the database: the templates file, the business time zone, and
-    the arq pool to enqueue sends on (None: enqueue nothing; the sweeper picks the rows up)."""
+    the arq pool to enqueue sends on (None: enqueue nothing; the sweeper picks the rows up).
+    Best send time and experiments (bff/engagement, bff/experiments): ``send_time`` and
+    ``experiments`` (none unless given)."""
 
     templates: TemplatesFile
     zone: ZoneInfo
     arq: ArqRedis | None = None
     chunk: int = DEFAULT_CHUNK
+    experiments: ExperimentsFile = NO_EXPERIMENTS
+    send_time: SendTimeConfig = field(default_factory=SendTimeConfig)
 
     @classmethod
     def from_settings(cls, settings: Settings, arq: ArqRedis | None = None) -> NoticeContext:
         return cls(
-            templates=_templates(settings.templates_file), zone=settings.zone, arq=arq, chunk=PLAN_CHUNK
+            templates=_templates(settings.templates_file),
+            zone=settings.zone,
+            arq=arq,
+            chunk=PLAN_CHUNK,
+            experiments=_experiments(settings.templates_file),
+            send_time=SendTimeConfig(fallback_hour=settings.send_time_fallback_hour),
         )
 
 
@@ -262,13 +279,17 @@ async def decide_notices(
     by_user: dict[int, list[Notice]] = defaultdict(list)
     for notice in notices:
         by_user[notice.user_id].append(notice)
+    # Best hour and experiment holdout of lifecycle and member notices (bff/engagement/planning.py).
+    timing = await prepare_timing(
+        notices, facts, experiments=ctx.experiments, config=ctx.send_time, zone=ctx.zone, now=now
+    )
 
     decided: dict[int, tuple[Notice, Decision]] = {}
     for user_id, own in by_user.items():
         user = facts[user_id]
         # Most important first: a unit goes to the notice that matters most among those decided now.
         for notice in sorted(own, key=lambda n: (-n.priority, n.occurred_at, n.id)):
-            n = notice_facts(notice, ctx.templates)
+            n = timing.apply(notice, notice_facts(notice, ctx.templates))
             decision = policy.decide(n, user, now)
             if notice.status is NoticeStatus.QUEUED and decision.kind is not DecisionKind.SUPPRESS:
                 continue  # stays queued

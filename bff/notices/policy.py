@@ -6,7 +6,13 @@ they loaded or simulated. Checks run in a fixed order and the first that applies
 suppressed notice keeps one clear reason (bff/notices/reasons.py):
 
     EXPIRED → MAIN_SWITCH_OFF → TOPIC_OFF → TEMPLATE_BANNED → ORDER_CANCELLED → SUPERSEDED
-    → ANSWERED → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → QUIET_HOURS (defer) → SEND
+    → ANSWERED → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → EXPERIMENT_HOLDOUT
+    → QUIET_HOURS (defer) → BEST_HOUR (defer) → SEND
+
+EXPERIMENT_HOLDOUT and BEST_HOUR come from the planner's timing and experiments (bff/engagement,
+bff/experiments): a notice in an experiment's holdout is suppressed where it would otherwise have
+been sent or deferred (so the holdout is comparable with the variants), and a lifecycle or member
+notice with a ``send_at`` still ahead waits for it, as a quiet-hours deferral does.
 
 Spending consent where it matters (SAVED_FOR_HIGHER_PRIORITY): one accept of a template buys one
 send of it, and several topics share a template. ``ahead_of`` lists what is known to be coming for
@@ -84,6 +90,10 @@ class NoticeFacts:
     order_no: str | None = None
     node_rank: int | None = None  # index in NODE_ORDER, for node notices
     priority: int | None = None  # None: the topic's priority
+    # Best send time (bff/engagement/send_time.py): wait until then; None: send when allowed.
+    send_at: datetime | None = None
+    # In an experiment's holdout (bff/experiments): never sent, recorded as EXPERIMENT_HOLDOUT.
+    holdout: bool = False
 
     @property
     def effective_priority(self) -> int:
@@ -368,7 +378,7 @@ def withdrawal(n: NoticeFacts, u: UserFacts, now: datetime) -> Reason | None:
 
 
 def decide(n: NoticeFacts, u: UserFacts, now: datetime, *, reserve_for_ahead: bool = True) -> Decision:
-    """Send now, defer until quiet hours end, or suppress with a reason. Pure."""
+    """Send now, defer (quiet hours, best hour), or suppress with a reason. Pure."""
     info = topic_info(n.topic)
     withdrawn = withdrawal(n, u, now)
     if withdrawn is not None:
@@ -380,8 +390,12 @@ def decide(n: NoticeFacts, u: UserFacts, now: datetime, *, reserve_for_ahead: bo
         return Decision.suppress(Reason.SAVED_FOR_HIGHER_PRIORITY)
     if info.weekly_limited and u.weekly_sent >= u.weekly_limit:
         return Decision.suppress(Reason.WEEKLY_LIMIT)
+    if n.holdout:
+        return Decision.suppress(Reason.EXPERIMENT_HOLDOUT)
     if not info.urgent and u.quiet_hours is not None:
         until = u.quiet_hours.deferral(now)
         if until is not None:
             return Decision.defer(Reason.QUIET_HOURS, until)
+    if n.send_at is not None and n.send_at > now:
+        return Decision.defer(Reason.BEST_HOUR, n.send_at)
     return Decision.send()

@@ -68,6 +68,7 @@ from tortoise.transactions import in_transaction
 from bff import constants
 from bff.catalog.templates_file import TemplatesFile, load_templates_file, render_data, render_page
 from bff.consent import ledger as consent_ledger
+from bff.experiments.assignment import with_variant
 from bff.lifecycle import reminders as lifecycle_reminders
 from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
@@ -459,6 +460,7 @@ class NoticeSender:
                 reason=TEMPLATE_NOT_CONFIGURED,
                 detail=f"template {notice.template_id} is not in the templates file",
             )
+        template = with_variant(template, notice.values)  # an experiment variant's wording and page
         values = {**notice.values, "open_token": issue_open_token(self.secret, notice.id)}
         try:
             data = prepare_data(TemplateRules.from_config(template), render_data(template, values))

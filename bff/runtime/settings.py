@@ -97,6 +97,9 @@ class Settings:
     metrics_token: str | None = None
     # The merchant's masked phone for shipping uploads (SF Express requires one; §10.1).
     shipping_consignor_contact: str | None = None
+    # Local hour for lifecycle and member notices of users without an open-hour profile
+    # (bff/engagement/send_time.py); None: as soon as the policy allows.
+    send_time_fallback_hour: int | None = None
 
     @property
     def is_production(self) -> bool:
@@ -303,6 +306,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if consignor is not None and not re.fullmatch(r"[0-9+\-]*\*+[0-9]{4}", consignor):
         reader.problem("SHIPPING_CONSIGNOR_CONTACT", "must be a masked phone like 138****1234")
 
+    fallback_raw = reader.get("SEND_TIME_FALLBACK_HOUR")
+    send_time_fallback_hour: int | None = None
+    if fallback_raw is not None:
+        if fallback_raw.strip().isdigit() and 0 <= int(fallback_raw) <= 23:
+            send_time_fallback_hour = int(fallback_raw)
+        else:
+            reader.problem("SEND_TIME_FALLBACK_HOUR", f"must be a local hour 0..23, got {fallback_raw!r}")
+
     if reader.problems:
         raise SettingsError.of(reader.problems)
     return Settings(
@@ -326,6 +337,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         metrics_exposure=metrics_exposure,
         metrics_token=metrics_token,
         shipping_consignor_contact=consignor,
+        send_time_fallback_hour=send_time_fallback_hour,
     )
 
 

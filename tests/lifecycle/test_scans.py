@@ -20,7 +20,7 @@ from bff.models import Notice, NoticeStatus, Replenishment, ReplenishmentStatus,
 from bff.notices.planner import NoticeContext
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
-from tests.lifecycle.world import TEA, buy, days, describe_skus, feed, kettle, tea
+from tests.lifecycle.world import KETTLE, TEA, buy, days, describe_skus, feed, kettle, tea
 
 REPLENISHMENT_TEMPLATE = "tmpl-replenishment-0001"
 MAINTENANCE_TEMPLATE = "tmpl-maintenance-0001"
@@ -72,7 +72,7 @@ async def test_a_due_reminder_is_planned_once_and_queued(
     (notice,) = await reminders()
     assert report.planned == 1 and notice.user_id == user.id and notice.status is NoticeStatus.QUEUED
     assert notice.dedupe_key == f"replenishment:{user.id}:1:0:{TEA}"
-    assert notice.values == {"sku_name": "龙井茶", "run_out_date": "2026年12月04日"}
+    assert notice.values == {"sku_code": TEA, "sku_name": "龙井茶", "run_out_date": "2026年12月04日"}
     assert (await Replenishment.get(user_id=user.id)).status is ReplenishmentStatus.DUE
     assert await arq_pool.queued_jobs()
 
@@ -182,7 +182,12 @@ async def test_maintenance_is_planned_once_when_it_falls_due(
     # then one descaling notice was planned
     (notice,) = await Notice.filter(topic=Topic.MAINTENANCE)
     assert first.planned == 1 and second.planned == 0
-    assert notice.values == {"sku_name": "电热水壶", "note": "除垢保养", "remind_date": "2027年02月02日"}
+    assert notice.values == {
+        "sku_code": KETTLE,
+        "sku_name": "电热水壶",
+        "note": "除垢保养",
+        "remind_date": "2027年02月02日",
+    }
     assert notice.status is NoticeStatus.QUEUED
 
     # and a scan long after the grace period plans nothing for it

@@ -164,6 +164,18 @@ CASES: list[Case] = [
         lambda u: replace(u, quiet_hours=QuietHours(time(9, 0), time(11, 30), SHANGHAI)),
         Decision.defer(Reason.QUIET_HOURS, datetime(2026, 11, 20, 11, 30, tzinfo=SHANGHAI)),
     ),
+    (
+        "held out by an experiment (no unit spent, no deferral)",
+        lambda n: replace(n, holdout=True),
+        lambda u: replace(u, quiet_hours=QuietHours(time(9, 0), time(11, 30), SHANGHAI)),
+        Decision.suppress(Reason.EXPERIMENT_HOLDOUT),
+    ),
+    (
+        "waits for its best hour (bff/engagement)",
+        lambda n: replace(n, send_at=datetime(2026, 11, 20, 20, 0, tzinfo=SHANGHAI)),
+        lambda u: u,
+        Decision.defer(Reason.BEST_HOUR, datetime(2026, 11, 20, 20, 0, tzinfo=SHANGHAI)),
+    ),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Experiments on lifecycle notices: file, sticky assignment, report (docs/best-time-and-experiments.md)."""
