@@ -5,18 +5,17 @@ from pathlib import Path
 
 import pytest
 
+from bff.catalog.templates_check import diff_against_wechat
 from bff.catalog.templates_file import (
     KNOWN_PLACEHOLDERS,
     PLACEHOLDERS,
     TemplateConfig,
     TemplatesFile,
     TemplatesFileError,
-    diff_against_wechat,
     load_templates_file,
     loads_templates_file,
-    render_data,
-    render_page,
 )
+from bff.catalog.templates_render import render_data, render_page
 from bff.catalog.topics import Topic
 from bff.wechat.keywords import validate_data
 

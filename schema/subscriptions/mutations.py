@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import strawberry
 
-from bff.consent.center import subscription_center, templates_of
+from bff.catalog.templates_file import templates_of
+from bff.consent.center import subscription_center
 from bff.consent.preferences import (
     UNSET,
     FieldProblem,

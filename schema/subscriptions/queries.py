@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import strawberry
 
-from bff.consent.center import subscription_center, templates_of
+from bff.catalog.templates_file import templates_of
+from bff.consent.center import subscription_center
 from bff.consent.requests import SubscribeMoment, subscribe_request
 from schema.context import Info
 from schema.subscriptions.types import SubscribeRequestType, SubscriptionCenterType
