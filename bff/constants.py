@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # ---------------------------------------------------------------- arq queues
-# Senders get their own queue so a long scan never delays crash recovery of a send
-# (arq's in-progress TTL follows the slowest function of a worker; stack-notes §1.7).
+# One queue for every job (sends, scans, crons): there is no separate sender queue. A send's
+# crash recovery is bounded instead by keeping every job short (JOB_TIMEOUT_S below).
 DEFAULT_QUEUE = "arq:queue"
 
 # ---------------------------------------------------------------- job names

@@ -1,9 +1,10 @@
 """The one place that decides whether a notice may be sent now, later, or not at all.
 
 ``decide(notice, user, now)`` is a pure function of facts (no database, no clock, no I/O): the
-planner, the sweeper and the consent-spending simulation all call this same function with facts
-they loaded or simulated. Checks run in a fixed order and the first that applies wins, so every
-suppressed notice keeps one clear reason (bff/notices/reasons.py):
+planner (``plan_event``, and ``decide_leftovers`` for the PLANNED rows the sweeper finds) and the
+consent-spending simulation call this same function with facts they loaded or simulated. Checks
+run in a fixed order and the first that applies wins, so every suppressed notice keeps one clear
+reason (bff/notices/reasons.py):
 
     EXPIRED → MAIN_SWITCH_OFF → TOPIC_OFF → TEMPLATE_BANNED → ORDER_CANCELLED → SUPERSEDED
     → ANSWERED → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → EXPERIMENT_HOLDOUT
@@ -24,10 +25,11 @@ is kept for the more important notices ahead. ``reserve_for_ahead=False`` turns 
 "first come, first served".
 
 The checks up to ANSWERED say whether the notice is still wanted at all (``withdrawal``). The
-sender asks exactly that again, with fresh facts, right before it reserves a unit: a decision
-taken hours ago (deferred by quiet hours, waiting in a retry) must not outlive the facts it was
-taken on. Units, priority and the weekly limit are not asked again there: the reservation itself
-is the fresh unit check, and the promise a queued notice holds was counted when it was queued.
+sender asks exactly that again (through ``planner.withdrawal_before_send``), with fresh facts, right
+before it reserves a unit: a decision taken hours ago (deferred by quiet hours, waiting in a
+retry) must not outlive the facts it was taken on. Units, priority and the weekly limit are not
+asked again there: the reservation itself is the fresh unit check, and the promise a queued
+notice holds was counted when it was queued.
 """
 
 from __future__ import annotations
