@@ -509,5 +509,12 @@ class _Applier:
         if member.region is not None:
             user.region = member.region
         await user.save(
-            update_fields=["member_tier", "points", "points_expire_at", "birthday", "region", "member_updated_at"]
+            update_fields=[
+                "member_tier",
+                "points",
+                "points_expire_at",
+                "birthday",
+                "region",
+                "member_updated_at",
+            ]
         )
