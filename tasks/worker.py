@@ -31,6 +31,7 @@ from bff.runtime.settings import get_settings
 from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
+from tasks.offers import refresh_co_purchase, scan_offers
 from tasks.push import handle_push_event
 from tasks.system import heartbeat
 
@@ -215,6 +216,17 @@ class WorkerSettings:
             second=set(constants.SWEEP_SECONDS),
             run_at_startup=True,
             timeout=constants.SWEEP_JOB_TIMEOUT_S,
+        ),
+        # Offers (bff/offers/): one notice per user × offer period; co-purchase stats.
+        cron(
+            counted(scan_offers, constants.JOB_SCAN_OFFERS),
+            name=constants.JOB_SCAN_OFFERS,
+            second=set(constants.OFFERS_SCAN_SECONDS),
+        ),
+        cron(
+            counted(refresh_co_purchase, constants.JOB_REFRESH_CO_PURCHASE),
+            name=constants.JOB_REFRESH_CO_PURCHASE,
+            second=set(constants.COPURCHASE_SECONDS),
         ),
     ]
     on_startup = startup

@@ -95,6 +95,10 @@ class Settings:
     business_tz: str
     metrics_exposure: MetricsExposure = "public"
     metrics_token: str | None = None
+    # Offers (bff/offers/rules.py): the member day of each month, and how long before points
+    # expire the POINTS_EXPIRY offer is made.
+    member_day: int = 18
+    points_expiry_window_days: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -277,6 +281,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         business_tz = "Asia/Shanghai"
 
     metrics_exposure, metrics_token = _metrics(reader)
+    member_day = _int_in(reader, "MEMBER_DAY", 18, 1, 31)
+    points_expiry_window_days = _int_in(reader, "POINTS_EXPIRY_WINDOW_DAYS", 30, 1, 365)
 
     if reader.problems:
         raise SettingsError.of(reader.problems)
@@ -300,7 +306,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         business_tz=business_tz,
         metrics_exposure=metrics_exposure,
         metrics_token=metrics_token,
+        member_day=member_day,
+        points_expiry_window_days=points_expiry_window_days,
     )
+
+
+def _int_in(reader: _Reader, name: str, default: int, low: int, high: int) -> int:
+    """An integer variable in [low, high]; the default when unset."""
+    raw = reader.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        reader.problem(name, f"must be a whole number from {low} to {high}, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        reader.problem(name, f"must be from {low} to {high}, got {value}")
+        return default
+    return value
 
 
 def _metrics(reader: _Reader) -> tuple[MetricsExposure, str | None]:
