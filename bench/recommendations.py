@@ -68,8 +68,9 @@ def build_world(rng: random.Random, *, categories: int, per_category: int, follo
 def draw(rng: random.Random, world: World, last: str | None, owned: set[str]) -> str:
     while True:
         if last is not None and rng.random() < world.follow:
-            names, weights = zip(*world.successors[last], strict=True)
-            sku = rng.choices(names, weights)[0]
+            names = [name for name, _ in world.successors[last]]
+            weights = [weight for _, weight in world.successors[last]]
+            sku: str = rng.choices(names, weights)[0]
         else:
             sku = rng.choices(world.skus, world.popularity)[0]
         if sku not in owned:
@@ -140,9 +141,9 @@ def main() -> None:
     for name, hits in methods.items():
         print(f"{name:<22}{100 * hits.at1 / users:7.1f}%{100 * hits.at3 / users:7.1f}%")
     base, ours, best = methods["most popular"], methods["co-purchase (Lvyue)"], methods["oracle"]
-    for label, pick in (("@1", lambda h: h.at1), ("@3", lambda h: h.at3)):
-        gain = pick(best) - pick(base)
-        share = 100 * (pick(ours) - pick(base)) / gain if gain else float("nan")
+    for label, attr in (("@1", "at1"), ("@3", "at3")):
+        gain = getattr(best, attr) - getattr(base, attr)
+        share = 100 * (getattr(ours, attr) - getattr(base, attr)) / gain if gain else float("nan")
         print(f"co-purchase gets {share:.0f}% of the oracle's gain over most popular {label}")
 
 
