@@ -223,6 +223,76 @@ async def _switch_to(redis: Redis, pass_no: int, moment: float) -> None:
         await redis.delete(_key(previous, "keys"))
 
 
+# ------------------------------------------------------------------------------ recommendations
+
+
+@dataclass
+class Recommender:
+    """Co-purchase stats of the SKUs some users own, and the names and categories of the products
+    it may recommend (a SKU never described by sku.upsert has no name to show and is skipped)."""
+
+    stats: rec.CoPurchaseStats
+    names: dict[str, str]
+    category_of: dict[str, str | None]
+    popular: list[str]
+
+    @classmethod
+    async def load(cls, lifecycles: Mapping[int, UserLifecycle], redis: Redis) -> Recommender:
+        """One Redis round trip and one SELECT, however many users."""
+        owned = {p.sku_code for life in lifecycles.values() for p in life.owned}
+        stats = await load_stats(redis, owned)
+        popular = stats.most_popular()
+        wanted = set(owned) | set(popular[: RECOMMENDATION_CANDIDATES * 4])
+        for sku in owned:
+            wanted.update(stats.next_counts.get(sku, {}))
+        described = await Sku.filter(sku_code__in=sorted(wanted)).values_list("sku_code", "name", "category")
+        names = {str(code): str(name) for code, name, _ in described}
+        category_of: dict[str, str | None] = {str(code): str(category) for code, _, category in described}
+        for life in lifecycles.values():
+            for product in life.owned:
+                category_of.setdefault(product.sku_code, product.category)
+        return cls(stats, names, category_of, popular)
+
+    def product_for(self, life: UserLifecycle) -> Recommendation | None:
+        """The one product for a user's notices and offers: co-purchase of what they own, not owned
+        or dismissed; None for a user who owns nothing (no product is pushed at them)."""
+        baskets = rec.baskets_of((p.sku_code, p.purchased_at) for p in life.owned)
+        if not baskets:
+            return None
+        named = [sku for sku in self.popular if sku in self.names]
+        for sku in rec.recommend(
+            self.stats, baskets, excluded=life.dismissed, k=RECOMMENDATION_CANDIDATES, popular=named
+        ):
+            if sku in self.names:
+                return Recommendation(sku, self.names[sku])
+        return None
+
+    def successors_for(self, life: UserLifecycle) -> dict[str, Recommendation]:
+        """Per owned product in RENEWAL, the product to upgrade to (if its buyers show one)."""
+        owned = {p.sku_code for p in life.owned}
+        found: dict[str, Recommendation] = {}
+        for product in life.owned:
+            if product.stage != RENEWAL:
+                continue
+            code = rec.successor(
+                self.stats, product.sku_code, category_of=self.category_of, excluded=owned | life.dismissed
+            )
+            if code is not None and code in self.names:
+                found[product.sku_code] = Recommendation(code, self.names[code])
+        return found
+
+
+async def recommendations_for(
+    user_ids: Sequence[int], *, now: datetime, redis: Redis, source: LifecycleSource | None = None
+) -> dict[int, Recommendation]:
+    """The recommended product of each user who has one: what a lifecycle notice may carry
+    (values ``recommended_sku`` / ``recommended_name``, as offer notices do)."""
+    lifecycles = await (source or lifecycle_source()).lifecycle_of(list(user_ids), now)
+    recommender = await Recommender.load(lifecycles, redis)
+    found = {user_id: recommender.product_for(life) for user_id, life in lifecycles.items()}
+    return {user_id: pick for user_id, pick in found.items() if pick is not None}
+
+
 # --------------------------------------------------------------------------------------- offers
 
 
@@ -240,55 +310,17 @@ async def offers_for_users(
     if not users:
         return {}
     lifecycles = await (source or lifecycle_source()).lifecycle_of([u.id for u in users], now)
-    owned_skus = {p.sku_code for life in lifecycles.values() for p in life.owned}
-    stats = await load_stats(redis, owned_skus)
-    popular = stats.most_popular()
-
-    candidates: dict[int, list[str]] = {}
-    for user in users:
-        life = lifecycles.get(user.id, NO_LIFECYCLE)
-        baskets = rec.baskets_of((p.sku_code, p.purchased_at) for p in life.owned)
-        if baskets:  # a user who owns nothing gets no product pushed at them
-            candidates[user.id] = rec.recommend(
-                stats, baskets, excluded=life.dismissed, k=RECOMMENDATION_CANDIDATES, popular=popular
-            )
-    successor_codes = {
-        code
-        for life in lifecycles.values()
-        for p in life.owned
-        if p.stage == RENEWAL
-        for code in stats.next_counts.get(p.sku_code, {})
-    }
-    described = await Sku.filter(
-        sku_code__in=sorted({c for cs in candidates.values() for c in cs} | successor_codes | owned_skus)
-    ).values_list("sku_code", "name", "category")
-    names = {str(code): str(name) for code, name, _ in described}
-    category_of: dict[str, str | None] = {str(code): str(category) for code, _, category in described}
-    for life in lifecycles.values():
-        for product in life.owned:
-            category_of.setdefault(product.sku_code, product.category)
-
+    recommender = await Recommender.load(lifecycles, redis)
     found: dict[int, list[Offer]] = {}
     for user in users:
         life = lifecycles.get(user.id, NO_LIFECYCLE)
-        pick = next((c for c in candidates.get(user.id, []) if c in names), None)
-        owned = {p.sku_code for p in life.owned}
-        successors: dict[str, Recommendation] = {}
-        for product in life.owned:
-            if product.stage != RENEWAL:
-                continue
-            code = rec.successor(
-                stats, product.sku_code, category_of=category_of, excluded=owned | life.dismissed
-            )
-            if code is not None and code in names:
-                successors[product.sku_code] = Recommendation(code, names[code])
         found[user.id] = offers_for(
             member_of(user),
             life,
             now,
             zone,
-            successors=successors,
-            recommended=Recommendation(pick, names[pick]) if pick is not None else None,
+            successors=recommender.successors_for(life),
+            recommended=recommender.product_for(life),
             rules=rules,
         )
     return found

@@ -133,3 +133,32 @@ async def test_a_member_without_owned_products_gets_offers_without_a_pushed_prod
 def test_the_offer_crons_are_registered() -> None:
     names = {job.name for job in WorkerSettings.cron_jobs}
     assert {constants.JOB_SCAN_OFFERS, constants.JOB_REFRESH_CO_PURCHASE} <= names
+
+
+async def test_a_lifecycle_notice_can_carry_the_same_recommended_product(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
+    # given the history above, SKU names, a user owning A and B (nothing to dismiss), one owning nothing
+    await purchase_history(db)
+    await store.refresh_co_purchase(arq_pool)
+    for code in "ABCD":
+        await Sku.create(sku_code=code, name=f"商品{code}", category="茶", source_occurred_at=T0)
+    owner = await member(9, at=T0)
+    newcomer = await member(10, at=T0)
+    source = FixedLifecycle(
+        {
+            owner.id: UserLifecycle(
+                owned=(
+                    OwnedStage("A", "商品A", "茶", "USAGE", T0, T0),
+                    OwnedStage("B", "商品B", "茶", "USAGE", T0, T0 + timedelta(days=1)),
+                )
+            ),
+            newcomer.id: UserLifecycle(),
+        }
+    )
+
+    # when a lifecycle scan asks for its users' recommendations
+    found = await store.recommendations_for([owner.id, newcomer.id], now=T0, redis=arq_pool, source=source)
+
+    # then the owner gets C (A's buyers' next, B being owned) and the newcomer nothing
+    assert found == {owner.id: Recommendation("C", "商品C")}
