@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from tortoise import Tortoise
 
 from bff.models import User
+from bff.offers.demo import seed_offers
 from bff.orders.demo import seed_orders
 from bff.runtime.db import tortoise_config
 from bff.runtime.settings import Settings
@@ -19,7 +20,7 @@ DEMO_OPENID = "oDEMO_user_0000000000000001"
 DEMO_NICKNAME = "小履"
 
 SeedStep = Callable[[User], Awaitable[str]]
-SEED_STEPS: list[SeedStep] = [seed_orders]
+SEED_STEPS: list[SeedStep] = [seed_orders, seed_offers]
 
 
 async def seed_demo_user() -> User:
