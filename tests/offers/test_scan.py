@@ -15,7 +15,7 @@ from bff.catalog.topics import Topic
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, update_preferences
 from bff.models import Notice, NoticeStatus, Sku, User
-from bff.notices.planner import PlanReport, plan_event
+from bff.notices.planner import PlanReport, decide_notices, plan_drafts, plan_event
 from bff.notices.reasons import Reason
 from bff.offers import scan as scan_module
 from bff.offers.rules import OwnedStage, UserLifecycle
@@ -31,6 +31,7 @@ from tests.offers.world import (
     member,
     openid,
 )
+from tests.querycount import count_queries
 
 MEMBER_DAY = datetime(2026, 12, 18, 10, 0, tzinfo=SHANGHAI)  # the default member day, outside quiet hours
 NIGHT = datetime(2026, 12, 18, 23, 30, tzinfo=SHANGHAI)
@@ -220,8 +221,8 @@ async def test_an_offer_never_takes_the_unit_an_order_notice_ahead_needs(
 async def test_an_order_notice_planned_with_an_offer_gets_the_unit_first(
     db: TortoiseContext, arq_pool: ArqRedis
 ) -> None:
-    # given a member with one unit of the shared template and a delivered order's notice and an
-    # offer both waiting to be decided at once
+    # given a member with one unit of the shared template, a delivered-node notice planned (not
+    # decided yet) and the member-day offer being planned at the same moment
     ctx = context(arq_pool, SHARED)
     user = await member(1, at=BEFORE)
     await ledger.credit(user.id, "tmpl-shared", 1)
@@ -238,16 +239,15 @@ async def test_an_order_notice_planned_with_an_offer_gets_the_unit_first(
     drafts = [scan_module.offer_draft(o, SHANGHAI) for o in await _offers_of(user.id)]
     planned = await Notice.filter(status=NoticeStatus.PLANNED)
 
-    # when the planner decides them together
-    from bff.notices.planner import decide_notices, plan_drafts
-
+    # when the offer is planned first, then the order notice is decided
     await plan_drafts(drafts, ctx, now=MEMBER_DAY)
     await decide_notices(planned, ctx, now=MEMBER_DAY)
 
-    # then whichever is decided first, the order notice holds the unit and the offer does not
+    # then the offer saw the order notice waiting and left it the unit
     rows = {n.topic: n for n in await Notice.all()}
     assert rows[Topic.NODE_DELIVERED].status is NoticeStatus.QUEUED
-    assert rows[Topic.MEMBER_BENEFIT].status is NoticeStatus.SUPPRESSED
+    offer = rows[Topic.MEMBER_BENEFIT]
+    assert (offer.status, offer.reason) == (NoticeStatus.SUPPRESSED, Reason.SAVED_FOR_HIGHER_PRIORITY)
 
 
 async def _offers_of(user_id: int) -> list[Any]:
@@ -309,3 +309,24 @@ async def _stats(redis: ArqRedis, nexts: dict[str, dict[str, int]], buyers: dict
     for sku, counts in nexts.items():
         await redis.hset(f"{key}:1:next:{sku}", mapping=counts)  # type: ignore[misc]
     await redis.set(f"{key}:current", 1)
+
+
+async def test_a_batch_costs_the_same_statements_for_3_or_30_users(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
+    # given 3 members, then 30 members, each with units, on the member day
+    ctx = context(arq_pool)
+    small = [await member(n, at=BEFORE) for n in range(3)]
+    large = [await member(n, at=BEFORE) for n in range(100, 130)]
+    for user in small + large:
+        await ledger.credit(user.id, MEMBER_TEMPLATE, 1)
+
+    # when each group is scanned as one batch
+    with count_queries() as small_statements:
+        await scan_offers(ctx, arq_pool, as_of=MEMBER_DAY, batch_users=3, max_batches=1)
+    with count_queries() as large_statements:
+        await scan_offers(ctx, arq_pool, as_of=MEMBER_DAY, batch_users=30, max_batches=1)
+
+    # then ten times the users cost no more statements
+    assert len(await offer_notices()) == 33
+    assert len(large_statements) == len(small_statements)
