@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bff import constants
+from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
-from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, plan_drafts
+from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, bounded_key, plan_drafts
 from bff.offers.rules import DEFAULT_RULES, Offer, OfferRules, format_day
 from bff.offers.store import LifecycleSource, offers_for_users
 
@@ -65,6 +66,21 @@ def offer_draft(offer: Offer, zone: ZoneInfo) -> NoticeDraft:
         expires_at=offer.expires_at,
         values=values,
     )
+
+
+async def _not_decided(drafts: list[NoticeDraft]) -> list[NoticeDraft]:
+    """The drafts without a decided notice yet (one SELECT): a pass over offers announced before
+    skips them instead of inserting every row again only to conflict. A row a killed run left
+    PLANNED stays in, so the planner decides it."""
+    if not drafts:
+        return drafts
+    decided = {
+        str(key)
+        for key in await Notice.filter(dedupe_key__in=[bounded_key(d.dedupe_key) for d in drafts])
+        .exclude(status=NoticeStatus.PLANNED)
+        .values_list("dedupe_key", flat=True)
+    }
+    return [d for d in drafts if bounded_key(d.dedupe_key) not in decided]
 
 
 class ScanCursor:
@@ -111,7 +127,7 @@ async def scan_offers(
         )
         drafts = [offer_draft(offer, ctx.zone) for own in offers.values() for offer in own]
         report.offers += len(drafts)
-        report.add(await plan_drafts(drafts, ctx, now=as_of))
+        report.add(await plan_drafts(await _not_decided(drafts), ctx, now=as_of))
         after = users[-1].id
         await cursor.save(after)
         report.users += len(users)
