@@ -13,9 +13,9 @@ token is dropped from the cache if it is still the cached one, a fresh token is 
 mode and the call is retried once. If normal mode hands back the very token WeChat just refused,
 one ``force_refresh`` is tried, within WeChat's 30 s / 20-a-day rule.
 
-Subscription values are sent as given: the caller prepares them once (``bff.wechat.keywords.
-prepare_data`` shortens and validates them against the template's rules, as the notice sender
-does), so the client needs no templates and knows nothing of the templates file.
+Subscription values are sent as given: the caller has prepared them once
+(``bff.wechat.keywords.prepare_data`` shortens and validates them against the template's rules,
+as the notice sender does), so the client needs no templates and knows nothing of the file.
 
 The AppSecret, access tokens, session keys and full openids are never logged; httpx's request
 log lines are filtered so that the ``access_token``, ``secret`` and ``js_code`` query values are
