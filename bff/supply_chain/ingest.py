@@ -29,6 +29,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from bff import constants
+from bff.catalog.nodes import DELIVERED_NODE
 from bff.catalog.topics import NODE_ORDER
 from bff.lifecycle.projection import project_delivery
 from bff.models.orders import (
@@ -45,7 +46,7 @@ from bff.models.orders import (
 )
 from bff.models.users import User
 from bff.orders import shipping
-from bff.orders.status import DELIVERED_NODE, derive_status, is_open
+from bff.orders.status import derive_status, is_open
 from bff.supply_chain import events as ev
 from bff.supply_chain.scope import Scope, link_scoped_orders
 from bff.supply_chain.sql import db_time, render
