@@ -48,6 +48,7 @@ from bff.models.users import User
 from bff.orders import shipping
 from bff.orders.status import derive_status, is_open
 from bff.supply_chain import events as ev
+from bff.supply_chain.parsing import parse_batch, payloads_of, reparse
 from bff.supply_chain.scope import Scope, link_scoped_orders
 from bff.supply_chain.sql import db_time, render
 
@@ -78,15 +79,9 @@ class IngestResult:
     plans: list[Plan] = field(default_factory=list)
 
 
-def payloads_of(body: bytes) -> list[dict[str, Any]]:
-    """The events of a body that `parse_batch` accepted, as JSON objects (what we store)."""
-    document = json.loads(body)
-    return [dict(raw) for raw in document["events"]]
-
-
 async def ingest_body(body: bytes, *, now: datetime | None = None) -> IngestResult:
-    """Parse (raises `events.BatchInvalid`) and ingest a webhook body."""
-    events = ev.parse_batch(body)
+    """Parse (raises `parsing.BatchInvalid`) and ingest a webhook body."""
+    events = parse_batch(body)
     return await ingest(events, payloads_of(body), now=now)
 
 
@@ -176,11 +171,6 @@ async def _store(
     )
     rows = await conn.execute_query_dict(render(conn, sql), values)
     return {str(row["event_id"]): int(row["id"]) for row in rows}
-
-
-def reparse(payload: Mapping[str, Any]) -> ev.SupplyChainEvent:
-    """A stored payload back into its typed event (it was valid when stored)."""
-    return ev.parse_batch(json.dumps({"events": [payload]}).encode())[0]
 
 
 def _node_rank(node: str | None) -> int:

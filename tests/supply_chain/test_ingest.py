@@ -23,8 +23,8 @@ from bff.models import (
     User,
 )
 from bff.supply_chain import builders as b
-from bff.supply_chain.events import BatchInvalid
 from bff.supply_chain.ingest import Plan, ingest_body
+from bff.supply_chain.parsing import BatchInvalid
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
