@@ -9,7 +9,8 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
 3. Claim: ONE conditional UPDATE ``QUEUED → SENDING`` (``attempts + 1``). Zero rows: another
    worker has it, or it is settled; the run ends. Only the claimer goes on.
 4. Expired → SUPPRESSED (EXPIRED). A stopped template or a user whose openid WeChat called
-   invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). Keywords
+   invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). An offer the
+   user no longer has → SUPPRESSED (OFFER_ENDED, bff/offers/recheck.py). Keywords
    rendered from the templates file, the page with the notice's open token; shortened and
    validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
 5. The policy is asked again on fresh facts (``withdrawal``, bff/notices/planner.py): a notice no
@@ -76,6 +77,7 @@ from bff.models.users import User
 from bff.notices import stops
 from bff.notices.locks import OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
+from bff.offers import recheck as offer_recheck
 from bff.runtime.backoff import backoff_delay
 from bff.runtime.logsafe import mask
 from bff.runtime.settings import Settings
@@ -450,6 +452,10 @@ class NoticeSender:
         stale = await lifecycle_reminders.stale_reason(notice)
         if stale is not None:
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=stale.value)
+        # An offer notice is checked again now: is the offer still there (bff/offers/recheck.py)?
+        ended = await offer_recheck.ended_offer(notice, now)
+        if ended is not None:
+            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=ended)
 
         template = self.templates.by_id(notice.template_id)
         if template is None:
