@@ -65,7 +65,7 @@ from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, n
 from bff.notices.policy import Decision, DecisionKind
 from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
-from bff.supply_chain.ingest import reparse
+from bff.supply_chain.parsing import reparse
 
 log = logging.getLogger("lvyue.notices.planner")
 
