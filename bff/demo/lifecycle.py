@@ -4,7 +4,7 @@ replenishment due this week, one snoozed, and maintenance due.
 Fed through the real ingestion path (the supply chain's own events, relative to the moment the
 seed runs), after the order tab's demo orders (bff/demo/orders.py), which add a tea delivered
 yesterday (PURCHASE) and cups delivered five weeks ago (USAGE). The snooze goes through the
-mutation's service. The tab's offer comes from bff/offers/demo.py.
+mutation's service. The tab's offer comes from bff/demo/offers.py.
 """
 
 from __future__ import annotations
