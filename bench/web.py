@@ -165,11 +165,11 @@ def prepare_data(env: dict[str, str]) -> str:
 
     from tortoise import Tortoise
 
+    from bff.inbound.supply_chain import ingest_body
     from bff.models import User
     from bff.runtime.db import tortoise_config
     from bff.sessions import issue_session_token
     from bff.supply_chain import builders as b
-    from bff.supply_chain.ingest import ingest_body
 
     async def load() -> str:
         await Tortoise.init(config=tortoise_config(database_url))
