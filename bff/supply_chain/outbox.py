@@ -23,13 +23,13 @@ from uuid import UUID, uuid4
 
 import httpx
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
 from redis.exceptions import RedisError
 from tortoise.expressions import F, Q
 
 from bff import constants
 from bff.models.commands import CommandStatus, CommandType, OutboxCommand
 from bff.runtime.backoff import backoff_delay
+from bff.runtime.jobs import enqueue_unique
 from bff.supply_chain.commands import Delivery, Outcome, post_command
 
 log = logging.getLogger("lvyue.commands")
@@ -76,11 +76,13 @@ async def enqueue_send(redis: ArqRedis, command_id: UUID | str, *, clear_finishe
     worker's keep_result (an hour), and arq refuses the job id until then. The command is still
     due, so that stale result is dropped first; a job that still exists is never touched.
     """
-    job_id = send_job_id(command_id)
-    if clear_finished and not await redis.exists(job_key_prefix + job_id):
-        await redis.delete(result_key_prefix + job_id)
-    job = await redis.enqueue_job(constants.JOB_SEND_COMMAND, str(command_id), _job_id=job_id)
-    return job is not None
+    return await enqueue_unique(
+        redis,
+        constants.JOB_SEND_COMMAND,
+        str(command_id),
+        job_id=send_job_id(command_id),
+        clear_finished=clear_finished,
+    )
 
 
 async def enqueue_sends(

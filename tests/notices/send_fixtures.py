@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, SendClient, SendPolicy, templates_file
+from bff.notices.sender import NoticeSender, Reconsider, SendClient, SendPolicy, Withdrawal, templates_file
 from bff.runtime.settings import Settings
+from tasks.notices import send_hooks
 
 ORDER_PROGRESS = "tmpl-order-progress-0001"
 ORDER_SHIPPING = "tmpl-order-shipping-0001"
@@ -137,9 +138,18 @@ def make_sender(
     *,
     policy: SendPolicy = FAST_POLICY,
     cls: type[NoticeSender] = NoticeSender,
+    reconsider: Reconsider | None = None,
+    withdrawal: Withdrawal | None = None,
     **kwargs: Any,
 ) -> NoticeSender:
+    """A sender with the worker's hooks (tasks/notices.py), the planner's ones replaced if given."""
+    hooks = send_hooks(settings)
+    if reconsider is not None:
+        hooks = replace(hooks, reconsider=reconsider)
+    if withdrawal is not None:
+        hooks = replace(hooks, withdrawal=withdrawal)
     return cls(
+        hooks=hooks,
         redis=redis,
         client=client,
         templates=templates_file(settings.templates_file),

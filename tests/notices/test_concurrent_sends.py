@@ -20,7 +20,7 @@ from arq.worker import Worker
 
 from bff.constants import JOB_SEND_NOTICE
 from bff.models import ConsentLedger, Notice, NoticeStatus
-from bff.notices.sender import enqueue_send
+from bff.notices.jobs import enqueue_send
 from bff.runtime.settings import Settings
 from tests.notices.send_fixtures import (
     FAST_POLICY,
