@@ -18,7 +18,7 @@ from bff import constants
 from bff.experiments.assignment import with_variant
 from bff.lifecycle import reminders as lifecycle_reminders
 from bff.notices import planner
-from bff.notices.sender import NoticeSender, SendHooks, sender_for, templates_file
+from bff.notices.sender import SEND_RETRY, NoticeSender, SendHooks, sender_for, templates_file
 from bff.notices.sweeper import sweep
 from bff.notices.withdrawal import withdrawal_before_send
 from bff.runtime.backoff import backoff_delay
@@ -86,15 +86,16 @@ def send_hooks(settings: Settings) -> SendHooks:
 
 
 def notice_sender(ctx: dict[str, Any]) -> NoticeSender:
-    """The sender of one send job. ``ctx["notice_send_policy"]`` (a SendPolicy) may override retry
-    timing, e.g. in tests."""
+    """The sender of one send job. ``ctx["notice_retry_policy"]`` (a RetryPolicy) and
+    ``ctx["notice_lock_wait"]`` (a LockWait) may override retry timing, e.g. in tests."""
     settings: Settings = ctx["settings"]
     return sender_for(
         settings,
         ctx["http"],
         ctx["redis"],
         hooks=send_hooks(settings),
-        policy=ctx.get("notice_send_policy"),
+        retry=ctx.get("notice_retry_policy") or SEND_RETRY,
+        lock_wait=ctx.get("notice_lock_wait"),
     )
 
 

@@ -55,9 +55,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,10 +79,10 @@ from bff.consent import ledger as consent_ledger
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
 from bff.notices import stops
-from bff.notices.locks import OpenidLock, RedisOpenidLock
+from bff.notices.locks import LockWait, OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
 from bff.notices.settlement import ASSUMED_SENT, OUTCOME_UNKNOWN, RECONCILED, UnitLedger, settle_sending
-from bff.runtime.backoff import backoff_delay
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.logsafe import mask
 from bff.runtime.settings import Settings
 from bff.wechat.client import TemplateRules, UnknownTemplateError, prepare_data, wechat_client_for
@@ -91,6 +90,7 @@ from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
 from bff.wechat.keywords import KeywordError
 
 __all__ = [
+    "SEND_RETRY",
     "AfterSent",
     "NoticeSender",
     "PreSendCheck",
@@ -98,7 +98,6 @@ __all__ = [
     "SendClient",
     "SendHooks",
     "SendOutcome",
-    "SendPolicy",
     "VariantOf",
     "Withdrawal",
     "next_day_at",
@@ -200,21 +199,11 @@ class SendHooks:
 # --- results ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SendPolicy:
-    max_attempts: int = constants.SEND_MAX_ATTEMPTS
-    backoff_base_s: float = constants.SEND_BACKOFF_BASE_S
-    backoff_cap_s: float = constants.SEND_BACKOFF_CAP_S
-    lock_ttl_s: float = constants.OPENID_LOCK_TTL_S
-    lock_retry_min_s: float = constants.OPENID_LOCK_RETRY_MIN_S
-    lock_retry_max_s: float = constants.OPENID_LOCK_RETRY_MAX_S
-    rng: random.Random = field(default_factory=random.Random, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
-        if not 0 < self.lock_retry_min_s <= self.lock_retry_max_s:
-            raise ValueError("lock retry wait must satisfy 0 < min <= max")
+SEND_RETRY = RetryPolicy(
+    max_attempts=constants.SEND_MAX_ATTEMPTS,
+    base_s=constants.SEND_BACKOFF_BASE_S,
+    cap_s=constants.SEND_BACKOFF_CAP_S,
+)
 
 
 @dataclass(frozen=True)
@@ -265,7 +254,8 @@ class NoticeSender:
         zone: ZoneInfo,
         ledger: UnitLedger = consent_ledger,
         hooks: SendHooks,
-        policy: SendPolicy | None = None,
+        retry: RetryPolicy = SEND_RETRY,
+        lock_wait: LockWait | None = None,
         lock: OpenidLock | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -276,7 +266,8 @@ class NoticeSender:
         self.miniprogram_state = miniprogram_state
         self.zone = zone
         self.ledger = ledger
-        self.policy = policy or SendPolicy()
+        self.retry = retry
+        self.lock_wait = lock_wait or LockWait()
         self.hooks = hooks
         self.lock = lock or RedisOpenidLock(redis)
         self.clock = clock
@@ -295,10 +286,9 @@ class NoticeSender:
         openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
         if not openid:
             return SendOutcome(notice.status, "NO_USER")
-        lock = await self.lock.acquire(str(openid), self.policy.lock_ttl_s)
+        lock = await self.lock.acquire(str(openid), self.lock_wait.ttl_s)
         if lock is None:
-            wait = self.policy.rng.uniform(self.policy.lock_retry_min_s, self.policy.lock_retry_max_s)
-            return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=wait)
+            return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=self.lock_wait.retry_in())
         try:
             return await self._send_locked(notice_id, str(openid))
         finally:
@@ -538,7 +528,7 @@ class NoticeSender:
             await self.ledger.zero_units(claim.user_id, claim.template_id, as_of=claim.call_started_at)
             return outcome
         if action in _RETRYABLE:
-            if claim.attempts >= self.policy.max_attempts:
+            if claim.attempts >= self.retry.max_attempts:
                 return await self._settle(
                     claim,
                     NoticeStatus.FAILED,
@@ -548,13 +538,7 @@ class NoticeSender:
                     detail=detail,
                 )
             floor = exc.delay_floor if isinstance(exc, WeChatAPIError) else 0.0
-            wait = backoff_delay(
-                claim.attempts,
-                base=self.policy.backoff_base_s,
-                cap=self.policy.backoff_cap_s,
-                floor=floor,
-                rng=self.policy.rng,
-            )
+            wait = self.retry.delay(claim.attempts, floor)
             await self._settle(
                 claim,
                 NoticeStatus.QUEUED,
@@ -607,7 +591,8 @@ def sender_for(
     redis: Redis,
     *,
     hooks: SendHooks,
-    policy: SendPolicy | None = None,
+    retry: RetryPolicy = SEND_RETRY,
+    lock_wait: LockWait | None = None,
 ) -> NoticeSender:
     """The sender of a worker (``ctx["settings"], ctx["http"], ctx["redis"]``) or a test."""
     return NoticeSender(
@@ -618,5 +603,6 @@ def sender_for(
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,
         zone=settings.zone,
-        policy=policy,
+        retry=retry,
+        lock_wait=lock_wait,
     )

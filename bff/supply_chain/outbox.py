@@ -28,7 +28,7 @@ from tortoise.expressions import F, Q
 
 from bff import constants
 from bff.models.commands import CommandStatus, CommandType, OutboxCommand
-from bff.runtime.backoff import backoff_delay
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.jobs import enqueue_unique
 from bff.supply_chain.commands import Delivery, Outcome, post_command
 
@@ -135,17 +135,13 @@ class DeliveryReport:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = constants.COMMAND_MAX_ATTEMPTS
-    base_s: float = constants.COMMAND_BACKOFF_BASE_S
-    cap_s: float = constants.COMMAND_BACKOFF_CAP_S
-    retry_after_max_s: float = constants.COMMAND_RETRY_AFTER_MAX_S
-    lease_s: float = constants.COMMAND_SEND_LEASE_S
-
-    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random | None = None) -> float:
-        floor = min(retry_after_s, self.retry_after_max_s) if retry_after_s else 0.0
-        return backoff_delay(attempt, base=self.base_s, cap=self.cap_s, floor=floor, rng=rng)
+# Commands are retried for hours: a receiver down overnight still gets them.
+COMMAND_RETRY = RetryPolicy(
+    max_attempts=constants.COMMAND_MAX_ATTEMPTS,
+    base_s=constants.COMMAND_BACKOFF_BASE_S,
+    cap_s=constants.COMMAND_BACKOFF_CAP_S,
+    floor_max_s=constants.COMMAND_RETRY_AFTER_MAX_S,
+)
 
 
 async def _claim(command_id: UUID, now: datetime, lease_s: float) -> OutboxCommand | None:
@@ -181,13 +177,13 @@ async def deliver(
     url: str,
     secret: str,
     command_id: UUID,
-    policy: RetryPolicy | None = None,
+    policy: RetryPolicy = COMMAND_RETRY,
     rng: random.Random | None = None,
+    lease_s: float = constants.COMMAND_SEND_LEASE_S,
 ) -> DeliveryReport:
     """Claim, post and record one attempt of a command."""
-    policy = policy or RetryPolicy()
     now = datetime.now(UTC)
-    row = await _claim(command_id, now, policy.lease_s)
+    row = await _claim(command_id, now, lease_s)
     if row is None:
         return _report_unclaimed(command_id, await OutboxCommand.get_or_none(command_id=command_id), now)
     delivery = await post_command(http, url=url, secret=secret, payload=row.payload)

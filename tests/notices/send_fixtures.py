@@ -14,7 +14,9 @@ from redis.asyncio import Redis
 from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, Reconsider, SendClient, SendPolicy, Withdrawal, templates_file
+from bff.notices.locks import LockWait
+from bff.notices.sender import SEND_RETRY, NoticeSender, Reconsider, SendClient, Withdrawal, templates_file
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.settings import Settings
 from tasks.notices import send_hooks
 
@@ -24,7 +26,8 @@ ORDER_SHIPPING = "tmpl-order-shipping-0001"
 _serial = itertools.count(1)
 
 # Retry waits that keep tests fast (WeChat's own floors, e.g. 1 s for -1, still apply).
-FAST_POLICY = SendPolicy(backoff_base_s=0.05, backoff_cap_s=0.2, lock_retry_min_s=0.01, lock_retry_max_s=0.05)
+FAST_RETRY = replace(SEND_RETRY, base_s=0.05, cap_s=0.2)
+FAST_LOCK_WAIT = LockWait(retry_min_s=0.01, retry_max_s=0.05)
 
 
 def utcnow() -> datetime:
@@ -136,7 +139,8 @@ def make_sender(
     redis: Redis,
     client: SendClient,
     *,
-    policy: SendPolicy = FAST_POLICY,
+    retry: RetryPolicy = FAST_RETRY,
+    lock_wait: LockWait = FAST_LOCK_WAIT,
     cls: type[NoticeSender] = NoticeSender,
     reconsider: Reconsider | None = None,
     withdrawal: Withdrawal | None = None,
@@ -156,7 +160,8 @@ def make_sender(
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,
         zone=settings.zone,
-        policy=policy,
+        retry=retry,
+        lock_wait=lock_wait,
         **kwargs,
     )
 
