@@ -33,6 +33,8 @@ lint: $(STAMP)
 
 ## make bench: the benchmarks under bench/, each printing its figures
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "installing wrk (bench/web.py's load generator)"; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## make schema: write schema/schema.graphql from the code (commit it with any schema change)

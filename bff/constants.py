@@ -189,3 +189,24 @@ LIFECYCLE_SCAN_CURSOR_KEY = "lvyue:lifecycle:scan-cursor"  # + ":<scan name>"
 LIFECYCLE_SCAN_BATCH_ROWS = 2000
 LIFECYCLE_SCAN_MAX_BATCHES = 200
 LIFECYCLE_SCAN_BUDGET_S = 8.0
+
+# ---------------------------------------------------------------- offers (bff/offers/)
+# Cron: the offers scan (member day, birthday, points expiry, renewal, win-back) plans one notice per
+# user × offer period. It walks users in id order in batches; the cursor (last user id done) lets
+# the next run go on after a crash or a time-out. A run stops after the batches or the time below,
+# well inside JOB_TIMEOUT_S; the next minute's run goes on.
+JOB_SCAN_OFFERS = "scan_offers"
+OFFERS_SCAN_SECONDS = frozenset({25})  # every minute
+OFFERS_SCAN_CURSOR_KEY = "lvyue:offers:scan-cursor"
+OFFERS_SCAN_BATCH_USERS = 500
+OFFERS_SCAN_MAX_BATCHES = 40
+OFFERS_SCAN_BUDGET_S = 8.0
+# Cron: rebuild the co-purchase stats behind recommendations (bff/offers/store.py) in bounded runs,
+# a new pass when the last complete one is older than COPURCHASE_REFRESH_EVERY_S.
+JOB_REFRESH_CO_PURCHASE = "refresh_co_purchase"
+COPURCHASE_SECONDS = frozenset({50})
+COPURCHASE_KEY = "lvyue:offers:copurchase"  # + ":current", ":cursor", ":<pass>:buyers", ...
+COPURCHASE_BATCH_USERS = 1000
+COPURCHASE_MAX_BATCHES = 40
+COPURCHASE_BUDGET_S = 8.0
+COPURCHASE_REFRESH_EVERY_S = 6 * 3600

@@ -12,6 +12,7 @@ from tortoise import Tortoise
 
 from bff.lifecycle.demo import seed_lifecycle
 from bff.models import User
+from bff.offers.demo import seed_offers
 from bff.orders.demo import seed_orders
 from bff.runtime.db import tortoise_config
 from bff.runtime.settings import Settings
@@ -20,7 +21,7 @@ DEMO_OPENID = "oDEMO_user_0000000000000001"
 DEMO_NICKNAME = "小履"
 
 SeedStep = Callable[[User], Awaitable[str]]
-SEED_STEPS: list[SeedStep] = [seed_orders, seed_lifecycle]
+SEED_STEPS: list[SeedStep] = [seed_orders, seed_lifecycle, seed_offers]
 
 
 async def seed_demo_user() -> User:

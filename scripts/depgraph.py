@@ -86,7 +86,8 @@ def module_graph(root: Path = ROOT) -> dict[str, set[str]]:
     modules = project_modules(root)
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        targets = {imported for imported in imports_of(name, path) if imported in modules}
+        # `from bff import constants` names the empty root package too: only the module counts
+        targets = {i for i in imports_of(name, path) if i in modules and i not in TOP_PACKAGES}
         graph[name] = targets - {name}
     return graph
 

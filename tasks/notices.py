@@ -8,7 +8,7 @@ which bff.notices does not import.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -17,10 +17,12 @@ from arq import Retry
 from bff import constants
 from bff.experiments.assignment import with_variant
 from bff.lifecycle import reminders as lifecycle_reminders
+from bff.models.notices import Notice
 from bff.notices import planner
 from bff.notices.sender import SEND_RETRY, NoticeSender, SendHooks, sender_for, templates_file
 from bff.notices.sweeper import sweep
 from bff.notices.withdrawal import withdrawal_before_send
+from bff.offers.recheck import ended_offer
 from bff.runtime.backoff import backoff_delay
 from bff.runtime.settings import Settings
 from tasks.engines import engine_away
@@ -71,15 +73,21 @@ async def plan_notices_for_event(
 # ---------------------------------------------------------------- sending (bff/notices/sender.py)
 
 
+async def lifecycle_stale(notice: Notice, now: datetime) -> str | None:
+    """A lifecycle reminder the user answered since it was planned (bought again, dismissed …)."""
+    return await lifecycle_reminders.stale_reason(notice)
+
+
 def send_hooks(settings: Settings) -> SendHooks:
     """The sender's hooks in the worker: the planner's re-decision and withdrawal, the lifecycle
-    reminders' re-check and their REMINDED mark, an experiment variant's wording."""
+    reminders' re-check and their REMINDED mark, the offers' re-check (bff/offers/recheck.py), an
+    experiment variant's wording."""
     return SendHooks(
         reconsider=planner.reconsider,
         withdrawal=partial(
             withdrawal_before_send, templates=templates_file(settings.templates_file), zone=settings.zone
         ),
-        checks=(lifecycle_reminders.stale_reason,),
+        checks=(lifecycle_stale, ended_offer),
         after_sent=(lifecycle_reminders.mark_sent,),
         variant_of=with_variant,
     )

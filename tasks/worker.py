@@ -30,6 +30,7 @@ from tasks.deadlines import apply_deadline_defaults
 from tasks.engines import retry_while_engine_away
 from tasks.lifecycle import scan_maintenance, scan_replenishment
 from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
+from tasks.offers import refresh_co_purchase, scan_offers
 from tasks.push import handle_push_event, requeue_push_events
 from tasks.shipping import dispatch_shipping_uploads, upload_shipping_info
 from tasks.system import heartbeat
@@ -185,6 +186,17 @@ class WorkerSettings:
             counted(scan_maintenance, constants.JOB_SCAN_MAINTENANCE),
             name=constants.JOB_SCAN_MAINTENANCE,
             second=set(constants.MAINTENANCE_SCAN_SECONDS),
+        ),
+        # Offers (bff/offers/): one notice per user × offer period; co-purchase stats.
+        cron(
+            counted(scan_offers, constants.JOB_SCAN_OFFERS),
+            name=constants.JOB_SCAN_OFFERS,
+            second=set(constants.OFFERS_SCAN_SECONDS),
+        ),
+        cron(
+            counted(refresh_co_purchase, constants.JOB_REFRESH_CO_PURCHASE),
+            name=constants.JOB_REFRESH_CO_PURCHASE,
+            second=set(constants.COPURCHASE_SECONDS),
         ),
     ]
     on_startup = startup

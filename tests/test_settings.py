@@ -162,6 +162,9 @@ def test_development_accepts_the_sandbox_values() -> None:
         ("SUPPLY_CHAIN_CALLBACK_URL", "ftp://x", "http(s) URL"),
         ("SESSION_SECRET", "short", "at least 32"),
         ("METRICS_EXPOSURE", "sometimes", "public, token or off"),
+        ("MEMBER_DAY", "32", "from 1 to 31"),
+        ("MEMBER_DAY", "eighteenth", "whole number from 1 to 31"),
+        ("POINTS_EXPIRY_WINDOW_DAYS", "0", "from 1 to 365"),
     ],
 )
 def test_malformed_values_name_the_variable_and_the_problem(variable: str, value: str, words: str) -> None:
@@ -170,6 +173,18 @@ def test_malformed_values_name_the_variable_and_the_problem(variable: str, value
         load_settings({**PRODUCTION, variable: value})
     assert raised.value.variable == variable
     assert words in str(raised.value)
+
+
+def test_the_offer_settings_have_defaults_and_can_be_set() -> None:
+    assert (
+        load_settings(dict(PRODUCTION)).member_day,
+        load_settings(dict(PRODUCTION)).points_expiry_window_days,
+    ) == (
+        18,
+        30,
+    )
+    settings = load_settings({**PRODUCTION, "MEMBER_DAY": "8", "POINTS_EXPIRY_WINDOW_DAYS": "14"})
+    assert (settings.member_day, settings.points_expiry_window_days) == (8, 14)
 
 
 def test_outside_production_a_session_secret_still_needs_16_characters() -> None:

@@ -62,7 +62,7 @@ class MaintenanceView:
 
 @dataclass(frozen=True)
 class OfferView:
-    """An offer (not built yet: the list is empty until offers are)."""
+    """An offer valid now, as the tab shows it (made by bff/offers)."""
 
     id: str
     kind: str

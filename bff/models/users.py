@@ -15,6 +15,8 @@ class User(Model):
     points = fields.IntField(default=0)
     points_expire_at = fields.DatetimeField(null=True)
     birthday = fields.CharField(max_length=5, null=True)  # MM-DD, from member.upsert
+    # occurredAt of the member.upsert applied (None: none yet); an older one arriving late is ignored.
+    member_updated_at = fields.DatetimeField(null=True)
     region = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     seen_at = fields.DatetimeField(null=True)

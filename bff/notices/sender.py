@@ -10,8 +10,8 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    worker has it, or it is settled; the run ends. Only the claimer goes on.
 4. Expired → SUPPRESSED (EXPIRED). A stopped template or a user whose openid WeChat called
    invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). Then the
-   ``checks`` of other domains (a lifecycle reminder the user answered meanwhile …) →
-   SUPPRESSED with their reason. Keywords
+   ``checks`` of other domains (a lifecycle reminder the user answered meanwhile, an offer the
+   user no longer has …) → SUPPRESSED with their reason (STALE_*, OFFER_ENDED …). Keywords
    rendered from the templates file, the page with the notice's open token; shortened and
    validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
 5. The policy is asked again on fresh facts (``withdrawal``, bff/notices/withdrawal.py): a notice
@@ -168,9 +168,9 @@ Reconsider = Callable[[Notice, datetime], Awaitable[None]]
 # Asks the policy, on fresh facts, whether a claimed notice is still wanted: its reason if not.
 Withdrawal = Callable[[Notice, datetime], Awaitable[str | None]]
 
-# Another domain's check of a claimed notice (a lifecycle reminder answered meanwhile …): the reason
-# to suppress it, or None to go on.
-PreSendCheck = Callable[[Notice], Awaitable[str | None]]
+# Another domain's check of a claimed notice at ``now`` (a lifecycle reminder answered meanwhile, an
+# offer ended …): the reason to suppress it, or None to go on.
+PreSendCheck = Callable[[Notice, datetime], Awaitable[str | None]]
 
 # What another domain records once a notice went out (a replenishment reminder is REMINDED …).
 AfterSent = Callable[[Notice, datetime], Awaitable[None]]
@@ -362,7 +362,7 @@ class NoticeSender:
                 claim, NoticeStatus.SUPPRESSED, give_back=True, reason=reason, detail=why
             )
         for check in self.hooks.checks:
-            stale = await check(notice)
+            stale = await check(notice, now)
             if stale is not None:
                 return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=str(stale))
 

@@ -100,6 +100,10 @@ class Settings:
     # Local hour for lifecycle and member notices of users without an open-hour profile
     # (bff/engagement/send_time.py); None: as soon as the policy allows.
     send_time_fallback_hour: int | None = None
+    # Offers (bff/offers/rules.py): the member day of each month, and how long before points
+    # expire the POINTS_EXPIRY offer is made.
+    member_day: int = 18
+    points_expiry_window_days: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -301,6 +305,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         business_tz = "Asia/Shanghai"
 
     metrics_exposure, metrics_token = _metrics(reader)
+    member_day = _int_in(reader, "MEMBER_DAY", 18, 1, 31)
+    points_expiry_window_days = _int_in(reader, "POINTS_EXPIRY_WINDOW_DAYS", 30, 1, 365)
 
     consignor = reader.get("SHIPPING_CONSIGNOR_CONTACT") or (None if production else "400****0000")
     if consignor is not None and not re.fullmatch(r"[0-9+\-]*\*+[0-9]{4}", consignor):
@@ -338,7 +344,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         metrics_token=metrics_token,
         shipping_consignor_contact=consignor,
         send_time_fallback_hour=send_time_fallback_hour,
+        member_day=member_day,
+        points_expiry_window_days=points_expiry_window_days,
     )
+
+
+def _int_in(reader: _Reader, name: str, default: int, low: int, high: int) -> int:
+    """An integer variable in [low, high]; the default when unset."""
+    raw = reader.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        reader.problem(name, f"must be a whole number from {low} to {high}, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        reader.problem(name, f"must be from {low} to {high}, got {value}")
+        return default
+    return value
 
 
 def _metrics(reader: _Reader) -> tuple[MetricsExposure, str | None]:

@@ -500,12 +500,29 @@ class _Applier:
             await Sku.filter(id=row.id).update(**fields)
 
     async def _member(self, event: ev.MemberUpsert) -> None:
+        """Apply a member.upsert unless a newer one (by occurredAt) is stored already: senders
+        retry and batches cross, so a late, older record must not overwrite newer points."""
         member = event.member
-        user, _ = await User.get_or_create(openid=member.openid)
+        await User.get_or_create(openid=member.openid)
+        # The row lock makes two concurrent upserts of one member apply in occurredAt order.
+        user = await User.filter(openid=member.openid).select_for_update().get()
+        if user.member_updated_at is not None and event.occurred_at < user.member_updated_at:
+            log.info("member.upsert %s is older than the stored member record; ignored", event.event_id)
+            return
         user.member_tier = member.member_tier
         user.points = member.points
         user.points_expire_at = member.points_expire_at
         user.birthday = member.birthday
+        user.member_updated_at = event.occurred_at
         if member.region is not None:
             user.region = member.region
-        await user.save(update_fields=["member_tier", "points", "points_expire_at", "birthday", "region"])
+        await user.save(
+            update_fields=[
+                "member_tier",
+                "points",
+                "points_expire_at",
+                "birthday",
+                "region",
+                "member_updated_at",
+            ]
+        )

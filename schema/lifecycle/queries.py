@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import strawberry
 
-from bff.lifecycle.queries import lifecycle_of
+from bff.lifecycle.queries import OfferView, lifecycle_of
+from bff.offers.rules import rules_from_settings
+from bff.offers.store import offers_of
 from schema.context import Info
 from schema.lifecycle.types import LifecycleType
 
@@ -19,5 +22,15 @@ class LifecycleQueries:
         viewer_id = info.context.viewer_id
         if viewer_id is None:
             return None
-        view = await lifecycle_of(viewer_id, now=datetime.now(UTC))
-        return LifecycleType.of(view, info.context.resources.settings.zone)
+        now = datetime.now(UTC)
+        resources = info.context.resources
+        view = await lifecycle_of(viewer_id, now=now)
+        offers = await offers_of(
+            viewer_id,
+            now=now,
+            zone=resources.settings.zone,
+            redis=resources.arq,
+            rules=rules_from_settings(resources.settings),
+        )
+        views = [OfferView(o.id, str(o.kind), o.title, o.description, o.expires_at) for o in offers]
+        return LifecycleType.of(replace(view, offers=views), resources.settings.zone)

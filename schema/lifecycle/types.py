@@ -111,7 +111,7 @@ class LifecycleType:
     owned_products: list[OwnedProductType]
     replenishments: list[ReplenishmentType]
     maintenance: list[MaintenanceItemType]
-    offers: list[OfferType] = strawberry.field(description="Offers valid now (none until offers are built)")
+    offers: list[OfferType] = strawberry.field(description="Offers valid now")
 
     @classmethod
     def of(cls, view: LifecycleView, zone: object) -> LifecycleType:

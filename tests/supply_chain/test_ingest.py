@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -338,3 +339,48 @@ async def test_member_upsert_creates_or_updates_the_user(db: TortoiseContext) ->
         "阿青",
     )
     assert await User.filter(openid="oNEW_member_0000000000000002", points=10).exists()
+
+
+@pytest.mark.parametrize("newer_first", [True, False], ids=["newer-first", "older-late"])
+async def test_member_upsert_applies_only_when_newer_than_what_is_stored(
+    db: TortoiseContext, newer_first: bool
+) -> None:
+    # given a member record of 10:00 (800 points) and one of 09:00 (100 points), in separate requests
+    newer = b.member_upsert(OPENID, at(1), member_tier="GOLD", points=800, birthday="03-01")
+    older = b.member_upsert(OPENID, at(0), member_tier="SILVER", points=100, birthday=None)
+    batches = [newer, older] if newer_first else [older, newer]
+
+    # when both arrive, in either order
+    for event in batches:
+        await ingest_body(b.body(event))
+
+    # then the user holds the newer record, whatever the arrival order
+    user = await User.get(openid=OPENID)
+    assert (user.member_tier, user.points, user.birthday) == ("GOLD", 800, "03-01")
+    assert user.member_updated_at == at(1)
+
+
+async def test_an_older_member_upsert_in_the_same_batch_is_ignored(db: TortoiseContext) -> None:
+    # when one batch carries the newer record first and an older one after it
+    await ingest_body(
+        b.body(
+            b.member_upsert(OPENID, at(2), points=300),
+            b.member_upsert(OPENID, at(1), points=5),
+        )
+    )
+
+    # then the newer one stays
+    assert (await User.get(openid=OPENID)).points == 300
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_member_upserts_leave_the_newest_record(db: TortoiseContext) -> None:
+    # given twenty member records of one (new) member, an hour apart, in concurrent requests
+    events = [b.member_upsert(OPENID, at(n), points=n * 10) for n in range(20)]
+
+    # when they arrive all at once, newest first
+    await asyncio.gather(*(ingest_body(b.body(event)) for event in reversed(events)))
+
+    # then one user holds the newest record
+    users = await User.filter(openid=OPENID)
+    assert [(u.points, u.member_updated_at) for u in users] == [(190, at(19))]
