@@ -71,7 +71,7 @@ GRAPHQL_MAX_BODY_BYTES = 65_536
 GRAPHQL_MAX_JSON_DEPTH = 10
 GRAPHQL_MAX_LIST_ITEMS = 100
 
-# ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
+# ---------------------------------------------------------------- supply chain (bff/inbound/supply_chain.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"
 # (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).
 JOB_PLAN_EVENT = "plan_notices_for_event"

@@ -1,1 +1,1 @@
-"""What arrives from outside (WeChat's pushes, the supply chain's webhook), routed to the domains."""
+"""What arrives from outside (the supply chain's webhook, WeChat's pushes), routed to the domains."""

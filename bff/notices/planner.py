@@ -66,7 +66,7 @@ from bff.notices.jobs import enqueue_send
 from bff.notices.policy import Decision, DecisionKind
 from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
-from bff.supply_chain.ingest import reparse
+from bff.supply_chain.parsing import reparse
 
 log = logging.getLogger("lvyue.notices.planner")
 

@@ -39,12 +39,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from bff.catalog.nodes import node_rank, nodes_ahead
 from bff.catalog.topics import NODE_ORDER, Topic, node_topic, topic_info
 from bff.notices.reasons import Reason
 
-# Stock orders skip the production nodes (docs/supply-chain.md): MATERIAL_IN, PRODUCTION_STARTED,
-# QC_PASSED. Made-to-order (and presale) orders go through all of them.
-PRODUCTION_NODE_COUNT = 3
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
 
@@ -265,10 +263,10 @@ def upcoming_for_order(order: OrderFacts) -> list[Upcoming]:
     (stock orders skip the production nodes) and, until it is delivered, the receipt reminder."""
     if not order.open or not order.paid:
         return []
-    first = 0 if order.made_to_order else PRODUCTION_NODE_COUNT
+    latest = NODE_ORDER[order.latest_rank] if order.latest_rank >= 0 else None
     items: list[Upcoming] = []
-    for rank in range(max(first, order.latest_rank + 1), len(NODE_ORDER)):
-        node = NODE_ORDER[rank]
+    for node in nodes_ahead(latest, made_to_order=order.made_to_order):
+        rank = node_rank(node)
         topic = node_topic(node)
         items.append(
             Upcoming(node_key(order.order_no, node), topic, topic_info(topic).priority, order.order_no, rank)

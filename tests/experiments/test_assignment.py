@@ -271,7 +271,8 @@ async def test_two_workers_deciding_the_same_notices_at_once_assign_each_once(db
         )
 
     # when two planning runs (a replayed job) decide them at the same time
-    first, second = await Notice.all(), await Notice.all()
+    # (read in opposite orders, as two runs may well do)
+    first, second = await Notice.all().order_by("id"), await Notice.all().order_by("-id")
     await asyncio.gather(
         decide_notices(first, ctx, now=DAY.astimezone(UTC)),
         decide_notices(second, ctx, now=DAY.astimezone(UTC)),
