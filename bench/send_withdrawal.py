@@ -6,7 +6,7 @@
 
 Each round sends ``--sends`` queued notices of one user through ``NoticeSender.send`` with a
 check that asks nothing (the anchor) and as many of another user with the real check
-(``planner.withdrawal_before_send``: the facts it needs loaded on the spot), one of each in
+(``withdrawal.withdrawal_before_send``: the facts it needs loaded on the spot), one of each in
 turn, against a scripted WeChat client that answers at once: the figure is the database work
 of a send and nothing else. It prints each round's times and the ratio with/anchor. A real
 WeChat call (100 ms or more) comes on top of both.
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,8 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["LVYUE_ENV"] = "test"
 os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789abcdef")
 
+from bff.catalog.templates_file import cached_templates_file
 from bff.models import Notice
-from bff.notices.planner import withdrawal_before_send
+from bff.notices.sender import Withdrawal
+from bff.notices.withdrawal import withdrawal_before_send
 from bff.runtime.db import tortoise_config
 from bff.runtime.redis import create_arq_pool
 from bff.runtime.settings import get_settings
@@ -69,7 +72,12 @@ async def timed_sends(sends: int) -> tuple[float, float]:
     redis = await create_arq_pool(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"))
     try:
         runs = []
-        for check in (asks_nothing, withdrawal_before_send):
+        real: Withdrawal = partial(
+            withdrawal_before_send,
+            templates=cached_templates_file(settings.templates_file),
+            zone=settings.zone,
+        )
+        for check in (asks_nothing, real):
             user = await make_user(units={ORDER_PROGRESS: sends})
             ids = [(await make_notice(user)).id for _ in range(sends)]
             runs.append((make_sender(settings, redis, FakeClient(), withdrawal=check), ids))

@@ -9,7 +9,7 @@
 While `SUPPLY_CHAIN_CALLBACK_URL` is unset both do nothing and commands stay PENDING in the
 outbox; they are sent once the URL is configured and a worker restarts.
 
-Tests may put a `bff.supply_chain.outbox.RetryPolicy` under ctx["command_retry_policy"]
+Tests may put a `bff.runtime.backoff.RetryPolicy` under ctx["command_retry_policy"]
 (short backoff); production uses the defaults of bff/constants.py.
 """
 
@@ -20,8 +20,9 @@ from uuid import UUID
 
 from arq import Retry
 
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.settings import Settings
-from bff.supply_chain.outbox import RetryPolicy, deliver, due_command_ids, enqueue_sends
+from bff.supply_chain.outbox import COMMAND_RETRY, deliver, due_command_ids, enqueue_sends
 
 NOT_CONFIGURED = "SUPPLY_CHAIN_CALLBACK_URL is unset; the command stays PENDING in the outbox"
 
@@ -31,7 +32,7 @@ async def send_command(ctx: dict[str, Any], command_id: str) -> str:
     url = settings.supply_chain_callback_url
     if not url:
         return NOT_CONFIGURED
-    policy: RetryPolicy = ctx.get("command_retry_policy") or RetryPolicy()
+    policy: RetryPolicy = ctx.get("command_retry_policy") or COMMAND_RETRY
     report = await deliver(
         ctx["http"],
         url=url,

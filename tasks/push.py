@@ -3,8 +3,8 @@
 The receiver stores the event and queues ``handle_push_event`` with job id ``push:<row id>``
 (so a retried push never queues a second run). The job resolves the user by openid (creating it
 for subscription events; other events need an existing user) and hands the typed event to
-``bff.consent.push_handlers.handle(event, user)``; without a user, or until that module exists,
-the event is only marked handled.
+``bff.inbound.wechat_push.route_push_event(event, user)``; without a user the event is only
+marked handled.
 
 ``requeue_push_events`` (cron) queues the job again for rows left RECEIVED without one
 (bff.wechat.push.requeue_stuck_push_events).
@@ -13,7 +13,6 @@ the event is only marked handled.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from arq import Retry
 
 from bff import constants
 from bff.accounts import user_for_openid
+from bff.inbound.wechat_push import route_push_event
 from bff.models import PushEvent, PushEventStatus, User
 from bff.runtime.backoff import backoff_delay
 from bff.runtime.logsafe import mask
@@ -28,24 +28,6 @@ from bff.wechat import events
 from bff.wechat.push import event_from_row, requeue_stuck_push_events
 
 log = logging.getLogger("lvyue.tasks.push")
-
-Handler = Callable[[events.PushEvent, User], Awaitable[None]]
-
-
-async def _no_handler(event: events.PushEvent, user: User) -> None:
-    return None
-
-
-def _handler() -> Handler:
-    """The consent ledger's push handler, or a no-op while that module does not exist yet."""
-    try:
-        from bff.consent import push_handlers
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("bff.consent", "bff.consent.push_handlers"):
-            raise  # the module exists but one of its own imports is missing: a real bug
-        return _no_handler
-    handle: Handler = push_handlers.handle
-    return handle
 
 
 async def _user_of(event: events.PushEvent) -> User | None:
@@ -69,7 +51,7 @@ async def handle_push_event(ctx: dict[str, Any], push_event_id: int) -> str:
     try:
         user = await _user_of(event)
         if user is not None:
-            await _handler()(event, user)
+            await route_push_event(event, user)
     except Exception as exc:
         attempt = int(ctx.get("job_try", 1))
         if attempt < constants.PUSH_JOB_MAX_TRIES:

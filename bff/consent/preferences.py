@@ -23,6 +23,7 @@ from types import MappingProxyType
 from tortoise.transactions import in_transaction
 
 from bff.catalog.topics import TOPICS, Topic
+from bff.consent.errors import ConsentErrorCode
 from bff.models.consent import Preferences, TopicPreference
 
 HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -92,7 +93,7 @@ class UserPreferences:
 class FieldProblem:
     """One thing wrong with an update: a stable code, the input field (camelCase path), a message."""
 
-    code: str
+    code: ConsentErrorCode
     field: str
     message: str
 
@@ -132,7 +133,11 @@ def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
     """Every problem of ``update`` (empty when it may be applied)."""
     problems: list[FieldProblem] = []
     if update.topics is not None and len(update.topics) > MAX_TOPIC_SWITCHES:
-        return [FieldProblem("TOO_MANY_TOPICS", "topics", f"at most {MAX_TOPIC_SWITCHES} switches at once")]
+        return [
+            FieldProblem(
+                ConsentErrorCode.TOO_MANY_TOPICS, "topics", f"at most {MAX_TOPIC_SWITCHES} switches at once"
+            )
+        ]
     if update.topics is not None:
         seen: dict[Topic, bool] = {}
         for index, switch in enumerate(update.topics):
@@ -140,19 +145,23 @@ def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
             try:
                 topic = Topic(switch.key)
             except ValueError:
-                problems.append(FieldProblem("UNKNOWN_TOPIC", where, f"{switch.key!r} is not a topic"))
+                problems.append(
+                    FieldProblem(ConsentErrorCode.UNKNOWN_TOPIC, where, f"{switch.key!r} is not a topic")
+                )
                 continue
             if not switch.enabled and not TOPICS[topic].opt_out_allowed:
                 problems.append(
                     FieldProblem(
-                        "TOPIC_REQUIRED",
+                        ConsentErrorCode.TOPIC_REQUIRED,
                         f"topics[{index}].enabled",
                         f"{topic} cannot be switched off here: it asks for decisions about your orders",
                     )
                 )
             if topic in seen and seen[topic] != switch.enabled:
                 problems.append(
-                    FieldProblem("DUPLICATE_TOPIC", where, f"{topic} is both switched on and off")
+                    FieldProblem(
+                        ConsentErrorCode.DUPLICATE_TOPIC, where, f"{topic} is both switched on and off"
+                    )
                 )
             seen[topic] = switch.enabled
     if isinstance(update.quiet_hours, QuietHours):
@@ -163,7 +172,7 @@ def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
                 valid = False
                 problems.append(
                     FieldProblem(
-                        "INVALID_TIME",
+                        ConsentErrorCode.INVALID_TIME,
                         f"quietHours.{name}",
                         f"{value!r} is not a time as HH:MM (00:00 to 23:59)",
                     )
@@ -171,7 +180,7 @@ def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
         if valid and quiet.start == quiet.end:
             problems.append(
                 FieldProblem(
-                    "EMPTY_QUIET_HOURS",
+                    ConsentErrorCode.EMPTY_QUIET_HOURS,
                     "quietHours.end",
                     "start and end are equal; send null for no quiet hours",
                 )
@@ -179,7 +188,7 @@ def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
     if update.weekly_limit is not None and not (WEEKLY_LIMIT_MIN <= update.weekly_limit <= WEEKLY_LIMIT_MAX):
         problems.append(
             FieldProblem(
-                "WEEKLY_LIMIT_OUT_OF_RANGE",
+                ConsentErrorCode.WEEKLY_LIMIT_OUT_OF_RANGE,
                 "weeklyLimit",
                 f"must be between {WEEKLY_LIMIT_MIN} and {WEEKLY_LIMIT_MAX}, got {update.weekly_limit}",
             )

@@ -1,7 +1,8 @@
 """What the consent ledger does with WeChat's subscription pushes (wechat-platform.md §4).
 
-The push receiver stores each push and a job calls ``handle(event, user)`` once per typed event.
-Every branch is idempotent: WeChat retries a push up to three times and a job may run again.
+The push receiver stores each push and a job routes each typed event (bff/inbound/wechat_push.py);
+popup and change events come here, ``handle(event, user)``. Every branch is idempotent: WeChat
+retries a push up to three times and a job may run again.
 
 - popup ``accept`` (also ``acceptWithAudio`` / ``acceptWithAlert``): one accept, counted once
   together with the mini-program's report (bff.consent.matching).
@@ -11,18 +12,12 @@ Every branch is idempotent: WeChat retries a push up to three times and a job ma
 - change ``reject``: the user turned the template off in WeChat's settings: the units granted
   before its CreateTime are voided, status REJECT; an accept newer than it keeps its unit and
   its ACCEPT status, whichever job ran first (``zero_units(as_of=CreateTime)``).
-- sent: handed to the notice engine (``bff.notices.delivery.record_sent_event``), which matches
-  it to the notice by ``msgid`` and records the delivery result.
-- anything else: not about consent; ignored here.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from bff.consent import ledger
 from bff.consent.alerts import AlertKind, raise_alert
@@ -30,7 +25,7 @@ from bff.consent.matching import push_key, record_accept
 from bff.models.consent import CreditSource, WeChatStatus
 from bff.models.users import User
 from bff.runtime.logsafe import mask
-from bff.wechat.events import ChangeEvent, OtherEvent, PopupEvent, PushEvent, SentEvent
+from bff.wechat.events import ChangeEvent, PopupEvent
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +36,12 @@ def event_time(create_time: int) -> datetime:
     return datetime.fromtimestamp(create_time, UTC)
 
 
-async def handle(event: PushEvent, user: User) -> None:
-    """Apply one typed push event of ``user`` to the consent ledger."""
+async def handle(event: PopupEvent | ChangeEvent, user: User) -> None:
+    """Apply one popup or change event of ``user`` to the consent ledger."""
     if isinstance(event, PopupEvent):
         await _popup(event, user)
-    elif isinstance(event, ChangeEvent):
+    else:
         await _change(event, user)
-    elif isinstance(event, SentEvent):
-        await _sent(event, user)
-    elif isinstance(event, OtherEvent):
-        log.debug("push %s of %s is not about consent", event.event, mask(event.openid))
 
 
 async def _popup(event: PopupEvent, user: User) -> None:
@@ -103,26 +94,3 @@ async def _change(event: ChangeEvent, user: User) -> None:
         await ledger.set_status(user.id, event.template_id, WeChatStatus.ACCEPT)
     else:
         log.warning("change event with unknown status %r for %s", event.status, event.template_id)
-
-
-SentRecorder = Callable[[SentEvent, User], Awaitable[Any]]
-
-
-def _sent_recorder() -> SentRecorder | None:
-    """The notice engine's hook, when it is installed (it owns the Notice rows and their msgids)."""
-    try:
-        module = importlib.import_module("bff.notices.delivery")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("bff.notices", "bff.notices.delivery"):
-            raise
-        return None
-    recorder: SentRecorder | None = getattr(module, "record_sent_event", None)
-    return recorder
-
-
-async def _sent(event: SentEvent, user: User) -> None:
-    recorder = _sent_recorder()
-    if recorder is None:
-        log.info("sent event %s for %s: no notice engine to record it", event.msgid, mask(event.openid))
-        return
-    await recorder(event, user)

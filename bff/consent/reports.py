@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from bff.consent import ledger
 from bff.consent.alerts import AlertKind, raise_alert
+from bff.consent.errors import ConsentErrorCode
 from bff.consent.matching import record_accept, report_key
 from bff.consent.preferences import FieldProblem, set_main_switch
 from bff.models.consent import CreditSource, SubscribeRequestLog, WeChatStatus
@@ -75,11 +76,19 @@ async def report_subscribe_result(
     at = now or datetime.now(UTC)
     if len(report.results) > MAX_ITEMS or len(report.always_keep) > MAX_ITEMS:
         field = "results" if len(report.results) > MAX_ITEMS else "alwaysKeep"
-        return [FieldProblem("TOO_MANY_ITEMS", field, f"a popup answers at most {MAX_ITEMS} templates")]
+        return [
+            FieldProblem(
+                ConsentErrorCode.TOO_MANY_ITEMS, field, f"a popup answers at most {MAX_ITEMS} templates"
+            )
+        ]
     log = await SubscribeRequestLog.get_or_none(request_id=report.request_id, user_id=user_id)
     if log is None:
         return [
-            FieldProblem("UNKNOWN_REQUEST", "requestId", "no subscribe request with this id was made for you")
+            FieldProblem(
+                ConsentErrorCode.UNKNOWN_REQUEST,
+                "requestId",
+                "no subscribe request with this id was made for you",
+            )
         ]
     asked = set(log.template_ids)
     problems: list[FieldProblem] = []
@@ -88,7 +97,7 @@ async def report_subscribe_result(
         if item.template_id not in asked:
             problems.append(
                 FieldProblem(
-                    "TEMPLATE_NOT_REQUESTED",
+                    ConsentErrorCode.TEMPLATE_NOT_REQUESTED,
                     f"results[{index}].templateId",
                     f"{item.template_id!r} was not asked for in this request",
                 )
@@ -97,7 +106,7 @@ async def report_subscribe_result(
         if status is None:
             problems.append(
                 FieldProblem(
-                    "UNKNOWN_STATUS",
+                    ConsentErrorCode.UNKNOWN_STATUS,
                     f"results[{index}].status",
                     f"{item.status!r} is not one of ACCEPT, REJECT, BAN, FILTER",
                 )
@@ -107,7 +116,7 @@ async def report_subscribe_result(
         if reported is not None and reported != status:
             problems.append(
                 FieldProblem(
-                    "ALREADY_REPORTED",
+                    ConsentErrorCode.ALREADY_REPORTED,
                     f"results[{index}].status",
                     f"{item.template_id!r} was already reported as {reported} for this request",
                 )
@@ -115,7 +124,7 @@ async def report_subscribe_result(
         if statuses.get(item.template_id, status) is not status:
             problems.append(
                 FieldProblem(
-                    "DUPLICATE_TEMPLATE",
+                    ConsentErrorCode.DUPLICATE_TEMPLATE,
                     f"results[{index}].templateId",
                     f"{item.template_id!r} is reported twice with different answers",
                 )
@@ -125,7 +134,7 @@ async def report_subscribe_result(
         if template_id not in asked:
             problems.append(
                 FieldProblem(
-                    "TEMPLATE_NOT_REQUESTED",
+                    ConsentErrorCode.TEMPLATE_NOT_REQUESTED,
                     f"alwaysKeep[{index}]",
                     f"{template_id!r} was not asked for in this request",
                 )

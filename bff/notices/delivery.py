@@ -29,7 +29,7 @@ from tortoise.expressions import Q
 from bff import constants
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
-from bff.notices.sender import ASSUMED_SENT, RECONCILED, settle_sending
+from bff.notices.settlement import ASSUMED_SENT, RECONCILED, settle_sending
 from bff.runtime.logsafe import mask
 from bff.wechat.events import SentEvent
 

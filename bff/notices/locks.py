@@ -2,22 +2,25 @@
 
 ``SET key token NX PX ttl`` takes the lock; the release deletes the key only while it still holds
 our token (a Lua compare-and-delete), so a sender whose lock expired never frees another sender's
-lock. The TTL bounds how long a crashed worker keeps a user locked.
+lock. The TTL bounds how long a crashed worker keeps a user locked; a send that finds the lock
+taken tries again after a short jittered wait (``LockWait``).
 """
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis.asyncio import Redis
 
-from bff.constants import OPENID_LOCK_KEY
+from bff.constants import OPENID_LOCK_KEY, OPENID_LOCK_RETRY_MAX_S, OPENID_LOCK_RETRY_MIN_S, OPENID_LOCK_TTL_S
 
 __all__ = [
+    "LockWait",
     "OpenidLock",
     "RedisOpenidLock",
     "acquire_openid_lock",
@@ -83,3 +86,21 @@ class RedisOpenidLock:
 
     async def release(self, openid: str, token: str) -> bool:
         return await release_openid_lock(self.redis, openid, token)
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """How long a send holds the lock at most (``ttl_s``), and how long a send that found it taken
+    waits before trying again (uniform in [``retry_min_s``, ``retry_max_s``])."""
+
+    ttl_s: float = OPENID_LOCK_TTL_S
+    retry_min_s: float = OPENID_LOCK_RETRY_MIN_S
+    retry_max_s: float = OPENID_LOCK_RETRY_MAX_S
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.retry_min_s <= self.retry_max_s:
+            raise ValueError("lock retry wait must satisfy 0 < min <= max")
+
+    def retry_in(self) -> float:
+        return self.rng.uniform(self.retry_min_s, self.retry_max_s)

@@ -62,6 +62,7 @@ from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import Order, OrderException, OrderExceptionLink, SupplyChainEvent
 from bff.notices import policy
 from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, notice_facts
+from bff.notices.jobs import enqueue_send
 from bff.notices.policy import Decision, DecisionKind
 from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
@@ -309,22 +310,6 @@ async def reconsider(notice: Notice, now: datetime) -> None:
     await decide_notices([notice], NoticeContext.from_settings(get_settings()), now=now, enqueue=False)
 
 
-async def withdrawal_before_send(notice: Notice, now: datetime) -> str | None:
-    """Asked by the sender right before it reserves a unit: why the notice is no longer wanted
-    (``policy.withdrawal`` on facts loaded now), or None to go on. A decision may be hours old
-    (quiet hours, a retry's backoff); the facts it was taken on may not hold any more."""
-    templates = NoticeContext.from_settings(get_settings()).templates
-    facts = await load_user_facts(
-        [notice.user_id],
-        now=now,
-        zone=get_settings().zone,
-        order_nos=[notice.order_no] if notice.order_no is not None else [],
-        withdrawal_only=True,
-    )
-    reason = policy.withdrawal(notice_facts(notice, templates), facts[notice.user_id], now)
-    return str(reason) if reason is not None else None
-
-
 async def decide_leftovers(
     arq: ArqRedis | None, *, now: datetime, older_than: timedelta, limit: int
 ) -> PlanReport:
@@ -353,18 +338,6 @@ async def reopen_for_redelivery(event_row_id: int) -> None:
     chain delivering the event again hands it over again (ingest re-plans stored events whose
     ``plan_enqueued_at`` is not set). What it left PLANNED is the sweeper's meanwhile."""
     await SupplyChainEvent.filter(id=event_row_id).update(plan_enqueued_at=None)
-
-
-async def enqueue_send(arq: ArqRedis, notice_id: int, *, defer_until: datetime | None = None) -> bool:
-    """Queue the send job ``send:<id>`` (bff.notices.sender.enqueue_send); False if it exists already.
-
-    A ``defer_until`` already past (planning caught up late) queues the job for now.
-    """
-    from bff.notices import sender  # sender looks the planner up lazily too; no import cycle
-
-    if defer_until is not None and defer_until <= datetime.now(UTC):
-        defer_until = None
-    return await sender.enqueue_send(arq, notice_id, defer_until=defer_until)
 
 
 # ---------------------------------------------------------------------------------- writing

@@ -2,19 +2,20 @@
 
 One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
 
-1. A SCHEDULED notice whose time has come is put to the policy again (``reconsider``); anything
-   but QUEUED afterwards ends the run.
+1. A SCHEDULED notice whose time has come is put to the policy again (``reconsider``, the planner's
+   re-decision); anything but QUEUED afterwards ends the run.
 2. The per-openid lock (bff/notices/locks.py) is taken; when another send to the same user holds
    it, the run ends with ``retry_in`` a short jittered wait and the notice untouched (QUEUED).
 3. Claim: ONE conditional UPDATE ``QUEUED → SENDING`` (``attempts + 1``). Zero rows: another
    worker has it, or it is settled; the run ends. Only the claimer goes on.
 4. Expired → SUPPRESSED (EXPIRED). A stopped template or a user whose openid WeChat called
-   invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). An offer the
-   user no longer has → SUPPRESSED (OFFER_ENDED, bff/offers/recheck.py). Keywords
+   invalid → SUPPRESSED (TEMPLATE_STOPPED / OPENID_INVALID, bff/notices/stops.py). Then the
+   ``checks`` of other domains (a lifecycle reminder the user answered meanwhile, an offer the
+   user no longer has …) → SUPPRESSED with their reason (STALE_*, OFFER_ENDED …). Keywords
    rendered from the templates file, the page with the notice's open token; shortened and
    validated (``prepare_data``) → FAILED (DATA_BUG) if refused.
-5. The policy is asked again on fresh facts (``withdrawal``, bff/notices/planner.py): a notice no
-   longer wanted (receipt confirmed, switch turned off …) → SUPPRESSED with the policy's reason.
+5. The policy is asked again on fresh facts (``withdrawal``, bff/notices/withdrawal.py): a notice
+   no longer wanted (receipt confirmed, switch turned off …) → SUPPRESSED with the policy's reason.
    One consent unit is reserved and the notice marked as holding it, in one transaction; none
    left → SUPPRESSED (NO_UNITS).
 6. WeChat is called. ``call_started_at`` is committed by the client's ``before_send`` hook, once
@@ -37,47 +38,44 @@ One run of ``NoticeSender.send(notice_id)`` (the arq job ``send:<notice id>``):
    Then the §11 side action (bff/notices/stops.py ``after_refusal``): a TEMPLATE_BUG stops the
    template and alerts operators, 40003 flags the user, 45009 and credential failures alert.
 
-Every state change is a conditional UPDATE on the notice row (``WHERE status = 'SENDING'`` …) in
-the same transaction as its ledger change, so a sweeper and a late worker can never both give a
-unit back or both settle a notice. The claimer's updates also require ``attempts`` to be the
-value its claim set: ``attempts`` is a fencing token, so a worker that lost its claim (the sweeper
-re-queued the notice and another worker claimed it) can change nothing, least of all start a
-second call.
+Every state change is a conditional UPDATE on the notice row (bff/notices/settlement.py), so a
+sweeper and a late worker can never both give a unit back or both settle a notice. The claimer's
+updates also require ``attempts`` to be the value its claim set: ``attempts`` is a fencing token,
+so a worker that lost its claim (the sweeper re-queued the notice and another worker claimed it)
+can change nothing, least of all start a second call.
+
+The hooks that belong to the planner or to other domains (``SendHooks``: the re-decision, the
+withdrawal, other domains' checks, what happens after a send, an experiment variant's wording)
+are given by whoever builds the sender (tasks/notices.py for the worker), so this module imports
+neither the planner nor the domains above the notices.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-import random
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
-from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
 from redis.asyncio import Redis
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from bff import constants
-from bff.catalog.templates_file import TemplatesFile, cached_templates_file
+from bff.catalog.templates_file import TemplateConfig, TemplatesFile, cached_templates_file
 from bff.catalog.templates_render import render_data, render_page
 from bff.consent import ledger as consent_ledger
-from bff.experiments.assignment import with_variant
-from bff.lifecycle import reminders as lifecycle_reminders
-from bff.models.consent import WeChatStatus
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
 from bff.notices import stops
-from bff.notices.locks import OpenidLock, RedisOpenidLock
+from bff.notices.locks import LockWait, OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
-from bff.offers import recheck as offer_recheck
-from bff.runtime.backoff import backoff_delay
+from bff.notices.settlement import ASSUMED_SENT, OUTCOME_UNKNOWN, RECONCILED, UnitLedger, settle_sending
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.logsafe import mask
 from bff.runtime.settings import Settings
 from bff.wechat.client import wechat_client_for
@@ -85,20 +83,18 @@ from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
 from bff.wechat.keywords import KeywordError, prepare_data
 
 __all__ = [
-    "ASSUMED_SENT",
-    "RECONCILED",
+    "SEND_RETRY",
+    "AfterSent",
     "NoticeSender",
+    "PreSendCheck",
     "Reconsider",
     "SendClient",
+    "SendHooks",
     "SendOutcome",
-    "SendPolicy",
-    "UnitLedger",
+    "VariantOf",
     "Withdrawal",
-    "enqueue_send",
     "next_day_at",
-    "send_job_id",
     "sender_for",
-    "settle_sending",
 ]
 
 log = logging.getLogger("lvyue.notices.sender")
@@ -111,9 +107,6 @@ TEMPLATE_NOT_CONFIGURED = "TEMPLATE_NOT_CONFIGURED"
 RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
 QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
 DEFERRED_DAILY_LIMIT = "DEFERRED_DAILY_LIMIT"
-OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
-ASSUMED_SENT = "ASSUMED_SENT"  # SENT because WeChat may have used the unit (outcome unknown, timed out)
-RECONCILED = "RECONCILED"  # SENT because a sent event of this user and template arrived (msgid guessed)
 
 _RETRYABLE = frozenset({Action.RETRY, Action.TRANSPORT, Action.UNKNOWN})
 _DETAIL_MAX = 1000
@@ -123,28 +116,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def send_job_id(notice_id: int) -> str:
-    return f"{constants.SEND_JOB_ID_PREFIX}{notice_id}"
-
-
-async def enqueue_send(
-    redis: ArqRedis, notice_id: int, *, defer_until: datetime | None = None, clear_finished: bool = False
-) -> bool:
-    """Queue the send job of a notice (job id ``send:<id>``); False when that job already exists
-    (queued, deferred, retrying or running), which is what makes re-enqueueing safe.
-
-    ``clear_finished`` (the sweeper): a send job that *failed* (arq's job timeout, its tries used
-    up, an unexpected error) leaves a result key for the worker's ``keep_result`` (an hour), and
-    arq refuses the job id until it expires. Such a notice is still unsettled, so the stale result
-    is dropped first; a job that still exists is never touched.
-    """
-    job_id = send_job_id(notice_id)
-    if clear_finished and not await redis.exists(job_key_prefix + job_id):
-        await redis.delete(result_key_prefix + job_id)
-    job = await redis.enqueue_job(
-        constants.JOB_SEND_NOTICE, notice_id, _job_id=job_id, _defer_until=defer_until
-    )
-    return job is not None
 
 
 def next_day_at(now: datetime, zone: ZoneInfo, at: str = constants.SEND_DEFER_TOMORROW_AT) -> datetime:
@@ -178,78 +149,49 @@ class SendClient(Protocol):
     ) -> SendResultLike: ...
 
 
-class UnitLedger(Protocol):
-    """What the sender needs of bff.consent.ledger (the module itself satisfies it)."""
-
-    async def reserve_unit(self, user_id: int, template_id: str) -> bool: ...
-
-    async def release_unit(
-        self, user_id: int, template_id: str, *, reserved_at: datetime | None = None
-    ) -> bool: ...
-
-    async def zero_units(
-        self,
-        user_id: int,
-        template_id: str,
-        status: WeChatStatus | None = None,
-        *,
-        as_of: datetime | None = None,
-    ) -> bool: ...
-
-
 # Puts a due SCHEDULED notice to the policy again; leaves it QUEUED, SCHEDULED (later) or SUPPRESSED.
 Reconsider = Callable[[Notice, datetime], Awaitable[None]]
-
-
-async def queue_when_due(notice: Notice, now: datetime) -> None:
-    """The fallback ``reconsider``: a due SCHEDULED notice becomes QUEUED without a new decision."""
-    await Notice.filter(id=notice.id, status=NoticeStatus.SCHEDULED).update(
-        status=NoticeStatus.QUEUED, updated_at=now
-    )
 
 
 # Asks the policy, on fresh facts, whether a claimed notice is still wanted: its reason if not.
 Withdrawal = Callable[[Notice, datetime], Awaitable[str | None]]
 
+# Another domain's check of a claimed notice at ``now`` (a lifecycle reminder answered meanwhile, an
+# offer ended …): the reason to suppress it, or None to go on.
+PreSendCheck = Callable[[Notice, datetime], Awaitable[str | None]]
 
-def default_withdrawal() -> Withdrawal:
-    """The policy's last check before a unit is reserved (bff.notices.planner.withdrawal_before_send;
-    imported lazily: the planner imports this module)."""
-    planner = importlib.import_module("bff.notices.planner")
-    found: Withdrawal = planner.withdrawal_before_send
-    return found
+# What another domain records once a notice went out (a replenishment reminder is REMINDED …).
+AfterSent = Callable[[Notice, datetime], Awaitable[None]]
+
+# The template as the notice's experiment variant words it (the template itself without one).
+VariantOf = Callable[[TemplateConfig, Mapping[str, str]], TemplateConfig]
 
 
-def default_reconsider() -> Reconsider:
-    """The policy's re-decision (bff.notices.planner.reconsider) when the planner provides one."""
-    try:
-        planner = importlib.import_module("bff.notices.planner")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bff.notices.planner":
-            raise
-        return queue_when_due
-    found: Reconsider | None = getattr(planner, "reconsider", None)
-    return found or queue_when_due
+def _as_configured(template: TemplateConfig, values: Mapping[str, str]) -> TemplateConfig:
+    return template
+
+
+@dataclass(frozen=True)
+class SendHooks:
+    """What the sender asks of the planner and of the domains above the notices, in send order:
+    ``reconsider`` a due SCHEDULED notice, run the ``checks`` after the stop list, word the
+    template with ``variant_of``, ask ``withdrawal`` before a unit is reserved, tell ``after_sent``."""
+
+    reconsider: Reconsider
+    withdrawal: Withdrawal
+    checks: Sequence[PreSendCheck] = ()
+    after_sent: Sequence[AfterSent] = ()
+    variant_of: VariantOf = _as_configured
 
 
 # --- results ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SendPolicy:
-    max_attempts: int = constants.SEND_MAX_ATTEMPTS
-    backoff_base_s: float = constants.SEND_BACKOFF_BASE_S
-    backoff_cap_s: float = constants.SEND_BACKOFF_CAP_S
-    lock_ttl_s: float = constants.OPENID_LOCK_TTL_S
-    lock_retry_min_s: float = constants.OPENID_LOCK_RETRY_MIN_S
-    lock_retry_max_s: float = constants.OPENID_LOCK_RETRY_MAX_S
-    rng: random.Random = field(default_factory=random.Random, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
-        if not 0 < self.lock_retry_min_s <= self.lock_retry_max_s:
-            raise ValueError("lock retry wait must satisfy 0 < min <= max")
+SEND_RETRY = RetryPolicy(
+    max_attempts=constants.SEND_MAX_ATTEMPTS,
+    base_s=constants.SEND_BACKOFF_BASE_S,
+    cap_s=constants.SEND_BACKOFF_CAP_S,
+)
 
 
 @dataclass(frozen=True)
@@ -285,38 +227,6 @@ class _Claim:
     call_started_at: datetime | None = None
 
 
-# --- state transitions shared with the sweeper and delivery -------------------------------------
-
-
-async def settle_sending(
-    notice_id: int,
-    changes: Mapping[str, Any],
-    *,
-    give_back: bool,
-    ledger: UnitLedger = consent_ledger,
-    extra_filters: Mapping[str, Any] | None = None,
-) -> bool:
-    """Move a SENDING notice on with ``changes``, giving its unit back when ``give_back`` and it holds
-    one. One transaction; conditional on the row still being SENDING (and ``extra_filters``), so of
-    two callers racing for the same notice exactly one moves it. True when this caller did."""
-    filters = {"id": notice_id, "status": NoticeStatus.SENDING, **(extra_filters or {})}
-    async with in_transaction():
-        # Lock the row before deciding: a worker's reservation (its own transaction) has either
-        # committed by now or waits for this one, so the unit_reserved read here is the one moved.
-        # Without the lock, a reservation committing between a read and the UPDATE re-queued the
-        # notice still marked as holding a unit that nobody gave back (PostgreSQL; the next send
-        # then reserved a second one).
-        row = await Notice.filter(**filters).select_for_update().first()
-        if row is None:
-            return False
-        holds_unit = give_back and row.unit_reserved
-        fields = {**changes, "unit_reserved": False, "unit_reserved_at": None} if holds_unit else changes
-        moved = await Notice.filter(**filters).update(**fields)
-        if moved and holds_unit:
-            await ledger.release_unit(row.user_id, row.template_id, reserved_at=row.unit_reserved_at)
-        return moved == 1
-
-
 # --- the sender ---------------------------------------------------------------------------------
 
 
@@ -331,9 +241,9 @@ class NoticeSender:
         miniprogram_state: str,
         zone: ZoneInfo,
         ledger: UnitLedger = consent_ledger,
-        policy: SendPolicy | None = None,
-        reconsider: Reconsider | None = None,
-        withdrawal: Withdrawal | None = None,
+        hooks: SendHooks,
+        retry: RetryPolicy = SEND_RETRY,
+        lock_wait: LockWait | None = None,
         lock: OpenidLock | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -344,9 +254,9 @@ class NoticeSender:
         self.miniprogram_state = miniprogram_state
         self.zone = zone
         self.ledger = ledger
-        self.policy = policy or SendPolicy()
-        self.reconsider = reconsider or default_reconsider()
-        self.withdrawal = withdrawal or default_withdrawal()
+        self.retry = retry
+        self.lock_wait = lock_wait or LockWait()
+        self.hooks = hooks
         self.lock = lock or RedisOpenidLock(redis)
         self.clock = clock
 
@@ -364,10 +274,9 @@ class NoticeSender:
         openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
         if not openid:
             return SendOutcome(notice.status, "NO_USER")
-        lock = await self.lock.acquire(str(openid), self.policy.lock_ttl_s)
+        lock = await self.lock.acquire(str(openid), self.lock_wait.ttl_s)
         if lock is None:
-            wait = self.policy.rng.uniform(self.policy.lock_retry_min_s, self.policy.lock_retry_max_s)
-            return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=wait)
+            return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=self.lock_wait.retry_in())
         try:
             return await self._send_locked(notice_id, str(openid))
         finally:
@@ -380,7 +289,7 @@ class NoticeSender:
             return SendOutcome(
                 NoticeStatus.SCHEDULED, notice.reason, retry_in=(notice.scheduled_for - now).total_seconds()
             )
-        await self.reconsider(notice, now)
+        await self.hooks.reconsider(notice, now)
         await notice.refresh_from_db()
         if notice.status is NoticeStatus.QUEUED:
             return None
@@ -440,14 +349,10 @@ class NoticeSender:
             return await self._settle(
                 claim, NoticeStatus.SUPPRESSED, give_back=True, reason=reason, detail=why
             )
-        # Lifecycle reminders are checked again now: bought again, dismissed, snoozed since?
-        stale = await lifecycle_reminders.stale_reason(notice)
-        if stale is not None:
-            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=stale.value)
-        # An offer notice is checked again now: is the offer still there (bff/offers/recheck.py)?
-        ended = await offer_recheck.ended_offer(notice, now)
-        if ended is not None:
-            return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=ended)
+        for check in self.hooks.checks:
+            stale = await check(notice, now)
+            if stale is not None:
+                return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=str(stale))
 
         template = self.templates.by_id(notice.template_id)
         if template is None:
@@ -458,7 +363,7 @@ class NoticeSender:
                 reason=TEMPLATE_NOT_CONFIGURED,
                 detail=f"template {notice.template_id} is not in the templates file",
             )
-        template = with_variant(template, notice.values)  # an experiment variant's wording and page
+        template = self.hooks.variant_of(template, notice.values)  # an experiment variant's wording and page
         values = {**notice.values, "open_token": issue_open_token(self.secret, notice.id)}
         try:
             data = prepare_data(template.rules(), render_data(template, values))
@@ -469,7 +374,7 @@ class NoticeSender:
                 claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=detail
             )
 
-        withdrawn = await self.withdrawal(notice, now)
+        withdrawn = await self.hooks.withdrawal(notice, now)
         if withdrawn is not None:
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=withdrawn)
         if not await self._reserve(claim):
@@ -504,7 +409,8 @@ class NoticeSender:
                 claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=str(exc)
             )
         outcome = await self._sent(claim, result.msgid)
-        await lifecycle_reminders.mark_sent(notice, self.clock())
+        for after_sent in self.hooks.after_sent:
+            await after_sent(notice, self.clock())
         return outcome
 
     async def _reserve(self, claim: _Claim) -> bool:
@@ -610,7 +516,7 @@ class NoticeSender:
             await self.ledger.zero_units(claim.user_id, claim.template_id, as_of=claim.call_started_at)
             return outcome
         if action in _RETRYABLE:
-            if claim.attempts >= self.policy.max_attempts:
+            if claim.attempts >= self.retry.max_attempts:
                 return await self._settle(
                     claim,
                     NoticeStatus.FAILED,
@@ -620,13 +526,7 @@ class NoticeSender:
                     detail=detail,
                 )
             floor = exc.delay_floor if isinstance(exc, WeChatAPIError) else 0.0
-            wait = backoff_delay(
-                claim.attempts,
-                base=self.policy.backoff_base_s,
-                cap=self.policy.backoff_cap_s,
-                floor=floor,
-                rng=self.policy.rng,
-            )
+            wait = self.retry.delay(claim.attempts, floor)
             await self._settle(
                 claim,
                 NoticeStatus.QUEUED,
@@ -674,15 +574,23 @@ class NoticeSender:
 
 
 def sender_for(
-    settings: Settings, http: httpx.AsyncClient, redis: Redis, *, policy: SendPolicy | None = None
+    settings: Settings,
+    http: httpx.AsyncClient,
+    redis: Redis,
+    *,
+    hooks: SendHooks,
+    retry: RetryPolicy = SEND_RETRY,
+    lock_wait: LockWait | None = None,
 ) -> NoticeSender:
     """The sender of a worker (``ctx["settings"], ctx["http"], ctx["redis"]``) or a test."""
     return NoticeSender(
+        hooks=hooks,
         redis=redis,
         client=wechat_client_for(settings, http, redis),
         templates=cached_templates_file(settings.templates_file),
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,
         zone=settings.zone,
-        policy=policy,
+        retry=retry,
+        lock_wait=lock_wait,
     )

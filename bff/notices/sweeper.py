@@ -35,8 +35,9 @@ from tortoise.queryset import QuerySet
 from bff import constants
 from bff.models.notices import Notice, NoticeStatus
 from bff.notices.delivery import settle_unknown_outcomes
+from bff.notices.jobs import enqueue_send
 from bff.notices.planner import decide_leftovers
-from bff.notices.sender import OUTCOME_UNKNOWN, enqueue_send, settle_sending
+from bff.notices.settlement import OUTCOME_UNKNOWN, settle_sending
 
 __all__ = ["SweepReport", "sweep"]
 

@@ -34,13 +34,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
 from tortoise.expressions import F, Q
 
 from bff import constants
 from bff.models.orders import Order, OrderItem, ShippingUpload, ShippingUploadStatus
 from bff.models.users import User
 from bff.runtime.backoff import backoff_delay
+from bff.runtime.jobs import enqueue_unique
 from bff.runtime.logsafe import mask
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
 
@@ -139,11 +139,9 @@ async def enqueue_upload(redis: ArqRedis, order_id: int) -> bool:
     A job that failed in arq leaves a result key (keep_result) that blocks the id; the row is
     still due, so a stale result is dropped first (a job that still exists is never touched).
     """
-    job_id = upload_job_id(order_id)
-    if not await redis.exists(job_key_prefix + job_id):
-        await redis.delete(result_key_prefix + job_id)
-    job = await redis.enqueue_job(constants.JOB_UPLOAD_SHIPPING, order_id, _job_id=job_id)
-    return job is not None
+    return await enqueue_unique(
+        redis, constants.JOB_UPLOAD_SHIPPING, order_id, job_id=upload_job_id(order_id), clear_finished=True
+    )
 
 
 async def due_order_ids(

@@ -23,13 +23,13 @@ from uuid import UUID, uuid4
 
 import httpx
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
 from redis.exceptions import RedisError
 from tortoise.expressions import F, Q
 
 from bff import constants
 from bff.models.commands import CommandStatus, CommandType, OutboxCommand
-from bff.runtime.backoff import backoff_delay
+from bff.runtime.backoff import RetryPolicy
+from bff.runtime.jobs import enqueue_unique
 from bff.supply_chain.commands import Delivery, Outcome, post_command
 
 log = logging.getLogger("lvyue.commands")
@@ -76,11 +76,13 @@ async def enqueue_send(redis: ArqRedis, command_id: UUID | str, *, clear_finishe
     worker's keep_result (an hour), and arq refuses the job id until then. The command is still
     due, so that stale result is dropped first; a job that still exists is never touched.
     """
-    job_id = send_job_id(command_id)
-    if clear_finished and not await redis.exists(job_key_prefix + job_id):
-        await redis.delete(result_key_prefix + job_id)
-    job = await redis.enqueue_job(constants.JOB_SEND_COMMAND, str(command_id), _job_id=job_id)
-    return job is not None
+    return await enqueue_unique(
+        redis,
+        constants.JOB_SEND_COMMAND,
+        str(command_id),
+        job_id=send_job_id(command_id),
+        clear_finished=clear_finished,
+    )
 
 
 async def enqueue_sends(
@@ -133,17 +135,13 @@ class DeliveryReport:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = constants.COMMAND_MAX_ATTEMPTS
-    base_s: float = constants.COMMAND_BACKOFF_BASE_S
-    cap_s: float = constants.COMMAND_BACKOFF_CAP_S
-    retry_after_max_s: float = constants.COMMAND_RETRY_AFTER_MAX_S
-    lease_s: float = constants.COMMAND_SEND_LEASE_S
-
-    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random | None = None) -> float:
-        floor = min(retry_after_s, self.retry_after_max_s) if retry_after_s else 0.0
-        return backoff_delay(attempt, base=self.base_s, cap=self.cap_s, floor=floor, rng=rng)
+# Commands are retried for hours: a receiver down overnight still gets them.
+COMMAND_RETRY = RetryPolicy(
+    max_attempts=constants.COMMAND_MAX_ATTEMPTS,
+    base_s=constants.COMMAND_BACKOFF_BASE_S,
+    cap_s=constants.COMMAND_BACKOFF_CAP_S,
+    floor_max_s=constants.COMMAND_RETRY_AFTER_MAX_S,
+)
 
 
 async def _claim(command_id: UUID, now: datetime, lease_s: float) -> OutboxCommand | None:
@@ -179,13 +177,13 @@ async def deliver(
     url: str,
     secret: str,
     command_id: UUID,
-    policy: RetryPolicy | None = None,
+    policy: RetryPolicy = COMMAND_RETRY,
     rng: random.Random | None = None,
+    lease_s: float = constants.COMMAND_SEND_LEASE_S,
 ) -> DeliveryReport:
     """Claim, post and record one attempt of a command."""
-    policy = policy or RetryPolicy()
     now = datetime.now(UTC)
-    row = await _claim(command_id, now, policy.lease_s)
+    row = await _claim(command_id, now, lease_s)
     if row is None:
         return _report_unclaimed(command_id, await OutboxCommand.get_or_none(command_id=command_id), now)
     delivery = await post_command(http, url=url, secret=secret, payload=row.payload)

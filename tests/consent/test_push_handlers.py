@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import UTC, datetime
-
-import pytest
 
 from bff.consent import ledger
 from bff.consent.matching import record_accept, report_key
 from bff.consent.push_handlers import handle
 from bff.models import ConsentCredit, CreditSource, OpsAlert, User, WeChatStatus
-from bff.wechat.events import PushEvent, PushFormat, SentEvent, build_event_body, parse_events
+from bff.wechat.events import ChangeEvent, PopupEvent, PushEvent, PushFormat, build_event_body, parse_events
 
 T = "tmpl-order-shipping-0001"
 CREATE_TIME = 1_795_600_000  # 2026-11-26
@@ -44,6 +40,7 @@ def change(user: User, status: str, template_id: str = T, create_time: int = CRE
 
 async def apply(user: User, parsed: list[PushEvent]) -> None:
     for event in parsed:
+        assert isinstance(event, PopupEvent | ChangeEvent)
         await handle(event, user)
 
 
@@ -198,52 +195,3 @@ async def test_a_filter_is_reported_to_operators_as_a_configuration_error(user: 
     assert alert.count == 2
     assert "same title" in alert.detail
     assert await ledger.remaining(user.id, T) == 0
-
-
-async def test_a_sent_event_goes_to_the_notice_engine(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    # given a notice engine that records sent events
-    seen: list[tuple[SentEvent, int]] = []
-
-    async def record_sent_event(event: SentEvent, recipient: User) -> None:
-        seen.append((event, recipient.id))
-
-    fake = types.ModuleType("bff.notices.delivery")
-    fake.record_sent_event = record_sent_event  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bff.notices.delivery", fake)
-    item: dict[str, str | int] = {
-        "TemplateId": T,
-        "MsgID": "2088001234567890123",
-        "ErrorCode": 0,
-        "ErrorStatus": "success",
-    }
-
-    # when
-    await apply(user, events("subscribe_msg_sent_event", [item], user))
-
-    # then the msgid reaches it exactly
-    assert [(event.msgid, user_id) for event, user_id in seen] == [("2088001234567890123", user.id)]
-
-
-async def test_a_sent_event_without_a_notice_engine_changes_nothing(
-    user: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given no notice engine is installed
-    monkeypatch.setitem(sys.modules, "bff.notices.delivery", None)
-    await ledger.credit(user.id, T)
-    item: dict[str, str | int] = {"TemplateId": T, "MsgID": "1", "ErrorCode": 0, "ErrorStatus": "success"}
-
-    # when
-    await apply(user, events("subscribe_msg_sent_event", [item], user))
-
-    # then the ledger is untouched (the unit was spent when the send reserved it)
-    assert await ledger.remaining(user.id, T) == 1
-
-
-async def test_other_pushes_are_not_about_consent(user: User) -> None:
-    # when a shipping event arrives
-    parsed = events("trade_manage_order_settlement", [{"transaction_id": "4200001234"}], user)
-    await apply(user, parsed)
-
-    # then
-    assert await ConsentCredit.all().count() == 0
-    assert await ledger.status(user.id, T) is WeChatStatus.NOT_ASKED

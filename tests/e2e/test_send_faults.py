@@ -19,7 +19,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from bff.models import ConsentLedger, Notice, NoticeStatus
-from bff.notices.sender import ASSUMED_SENT
+from bff.notices.settlement import ASSUMED_SENT
 from bff.notices.sweeper import sweep
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b

@@ -37,8 +37,9 @@ from tortoise.context import TortoiseContext
 from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import ConsentLedger, Notice, NoticeStatus, User
+from bff.notices.jobs import enqueue_send
 from bff.notices.open_tokens import verify_open_token
-from bff.notices.sender import ASSUMED_SENT, enqueue_send
+from bff.notices.settlement import ASSUMED_SENT
 from bff.notices.sweeper import sweep
 from bff.runtime.settings import Settings
 

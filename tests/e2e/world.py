@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,8 +22,10 @@ from arq.connections import ArqRedis
 from arq.worker import Worker
 
 from bff.models import Notice, NoticeStatus
+from bff.notices.locks import LockWait
 from bff.notices.open_tokens import verify_open_token
-from bff.notices.sender import SendPolicy
+from bff.notices.sender import SEND_RETRY
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.resources import Resources
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
@@ -40,7 +42,8 @@ mutation Login($code: String!) {
 """
 
 # Retries in seconds rather than minutes (WeChat's floors, 1 s for -1 and 43108, still apply).
-E2E_POLICY = SendPolicy(backoff_base_s=0.2, backoff_cap_s=1.0, lock_retry_min_s=0.05, lock_retry_max_s=0.2)
+E2E_RETRY = replace(SEND_RETRY, base_s=0.2, cap_s=1.0)
+E2E_LOCK_WAIT = LockWait(retry_min_s=0.05, retry_max_s=0.2)
 
 WorkerFactory = Callable[..., Awaitable[Worker]]
 MAX_DEFER_S = 60
@@ -53,7 +56,8 @@ class World:
     bff: httpx.AsyncClient  # the BFF's HTTP surface
     sandbox: SandboxHarness  # WeChat, with its /sandbox/ control paths
     make_worker: WorkerFactory
-    policy: SendPolicy = E2E_POLICY
+    retry: RetryPolicy = E2E_RETRY
+    lock_wait: LockWait = E2E_LOCK_WAIT
     worker_runs: list[int] = field(default_factory=list)
 
     # -- the mini-program ------------------------------------------------------------------------
@@ -133,7 +137,8 @@ class World:
                     "http": self.sandbox.http,
                     "worker_id": "e2e",
                     "started_at": datetime.now(UTC),
-                    "notice_send_policy": self.policy,
+                    "notice_retry_policy": self.retry,
+                    "notice_lock_wait": self.lock_wait,
                 },
                 max_jobs=20,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,8 +15,11 @@ from bff.catalog.templates_file import cached_templates_file
 from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, SendClient, SendPolicy
+from bff.notices.locks import LockWait
+from bff.notices.sender import SEND_RETRY, NoticeSender, Reconsider, SendClient, Withdrawal
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.settings import Settings
+from tasks.notices import send_hooks
 
 ORDER_PROGRESS = "tmpl-order-progress-0001"
 ORDER_SHIPPING = "tmpl-order-shipping-0001"
@@ -24,7 +27,8 @@ ORDER_SHIPPING = "tmpl-order-shipping-0001"
 _serial = itertools.count(1)
 
 # Retry waits that keep tests fast (WeChat's own floors, e.g. 1 s for -1, still apply).
-FAST_POLICY = SendPolicy(backoff_base_s=0.05, backoff_cap_s=0.2, lock_retry_min_s=0.01, lock_retry_max_s=0.05)
+FAST_RETRY = replace(SEND_RETRY, base_s=0.05, cap_s=0.2)
+FAST_LOCK_WAIT = LockWait(retry_min_s=0.01, retry_max_s=0.05)
 
 
 def utcnow() -> datetime:
@@ -136,18 +140,29 @@ def make_sender(
     redis: Redis,
     client: SendClient,
     *,
-    policy: SendPolicy = FAST_POLICY,
+    retry: RetryPolicy = FAST_RETRY,
+    lock_wait: LockWait = FAST_LOCK_WAIT,
     cls: type[NoticeSender] = NoticeSender,
+    reconsider: Reconsider | None = None,
+    withdrawal: Withdrawal | None = None,
     **kwargs: Any,
 ) -> NoticeSender:
+    """A sender with the worker's hooks (tasks/notices.py), the planner's ones replaced if given."""
+    hooks = send_hooks(settings)
+    if reconsider is not None:
+        hooks = replace(hooks, reconsider=reconsider)
+    if withdrawal is not None:
+        hooks = replace(hooks, withdrawal=withdrawal)
     return cls(
+        hooks=hooks,
         redis=redis,
         client=client,
         templates=cached_templates_file(settings.templates_file),
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,
         zone=settings.zone,
-        policy=policy,
+        retry=retry,
+        lock_wait=lock_wait,
         **kwargs,
     )
 

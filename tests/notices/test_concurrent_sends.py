@@ -20,10 +20,9 @@ from arq.worker import Worker
 
 from bff.constants import JOB_SEND_NOTICE
 from bff.models import ConsentLedger, Notice, NoticeStatus
-from bff.notices.sender import enqueue_send
+from bff.notices.jobs import enqueue_send
 from bff.runtime.settings import Settings
 from tests.notices.send_fixtures import (
-    FAST_POLICY,
     ORDER_PROGRESS,
     FakeClient,
     SentCall,
@@ -93,7 +92,7 @@ async def test_a_hundred_send_jobs_on_three_workers_spend_exactly_the_five_units
     client = FakeClient()
 
     async def send_with_fake_wechat(ctx: dict[str, object], notice_id: int) -> str:
-        sender = make_sender(settings, arq_pool, client, policy=FAST_POLICY)
+        sender = make_sender(settings, arq_pool, client)
         outcome = await sender.send(notice_id)
         if outcome.retry_in is not None:
             raise Retry(defer=outcome.retry_in)

@@ -50,6 +50,20 @@ def test_malformed_tokens_are_refused_without_raising(token: str) -> None:
     assert verify_open_token(SECRET, token) is None
 
 
+@pytest.mark.parametrize("spelling", ["a dot inside", "a newline at the end", "padding"])
+def test_a_token_spelled_other_than_the_canonical_way_is_refused(spelling: str) -> None:
+    # given a valid token of notice 42, spelled another way the base64 decoder would still read
+    token = issue_open_token(SECRET, 42)
+    respelled = {
+        "a dot inside": token[:10] + "." + token[10:],
+        "a newline at the end": token + "\n",
+        "padding": token + "==",
+    }[spelling]
+
+    # then it does not verify: only the spelling we issued names the notice
+    assert verify_open_token(SECRET, respelled) is None
+
+
 def test_open_tokens_and_session_tokens_cannot_stand_in_for_each_other() -> None:
     # given a session token of user 42 and an open token of notice 42, with the same secret
     session, _ = issue_session_token(SECRET, 42)

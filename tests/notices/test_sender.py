@@ -323,7 +323,7 @@ async def test_after_the_last_attempt_a_transient_failure_fails_the_notice_with_
         outcomes.append(await sender.send(notice.id))
 
     # then it made max_attempts calls and the notice FAILED with WeChat's reason, unit back
-    assert len(client.calls) == sender.policy.max_attempts
+    assert len(client.calls) == sender.retry.max_attempts
     await notice.refresh_from_db()
     assert (notice.status, notice.reason, notice.errcode) == (NoticeStatus.FAILED, "RETRIES_EXHAUSTED", -1)
     assert notice.detail is not None and "system error" in notice.detail

@@ -17,7 +17,8 @@ from arq.worker import FailedJobs
 from bff.consent import ledger
 from bff.constants import JOB_SEND_NOTICE
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, enqueue_send, send_job_id
+from bff.notices.jobs import enqueue_send, send_job_id
+from bff.notices.sender import NoticeSender
 from bff.notices.sweeper import sweep
 from bff.runtime.settings import Settings
 from bff.wechat.errors import WeChatTransportError

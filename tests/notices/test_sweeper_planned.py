@@ -15,8 +15,8 @@ from bff.catalog.templates_file import load_templates_file
 from bff.catalog.topics import Topic
 from bff.consent.preferences import PreferencesUpdate, update_preferences
 from bff.models import Notice, NoticeStatus, User
+from bff.notices.jobs import send_job_id
 from bff.notices.planner import NoticeContext, NoticeDraft, plan_drafts
-from bff.notices.sender import send_job_id
 from bff.notices.sweeper import sweep
 from bff.runtime.settings import Settings
 from tests.notices.send_fixtures import ORDER_PROGRESS, make_notice, make_user, progress_values, utcnow

@@ -19,11 +19,12 @@ from tortoise.context import TortoiseContext
 from bff import constants
 from bff.models import CommandStatus, DecidedBy, OrderStatus, OutboxCommand
 from bff.orders.decisions import confirm_receipt
+from bff.runtime.backoff import RetryPolicy
 from bff.runtime.settings import Settings
 from bff.supply_chain import commands
 from bff.supply_chain.commands import Outcome, classify_status, encode_body, parse_retry_after
 from bff.supply_chain.outbox import (
-    RetryPolicy,
+    COMMAND_RETRY,
     deliver,
     due_command_ids,
     enqueue_send,
@@ -39,7 +40,7 @@ from tests.orders.scenarios import openid_for, place_order, user_of
 from tests.supply_chain.receiver import CommandReceiver, closed_port_url, serve_receiver
 
 ALICE = openid_for("alice")
-FAST = RetryPolicy(base_s=0.02, cap_s=0.1)
+FAST = replace(COMMAND_RETRY, base_s=0.02, cap_s=0.1)
 COMMAND_ID = UUID("3f0c8a52-7d4e-4b8e-9a51-0d2f5c1e9b77")
 AT = datetime(2026, 11, 20, 1, 30, 5, 250000, tzinfo=UTC)
 
@@ -293,7 +294,7 @@ async def test_an_unreachable_receiver_is_retried_until_attempts_run_out(
     await enqueue_send(arq_pool, command_id)
 
     # when
-    policy = RetryPolicy(max_attempts=3, base_s=0.02, cap_s=0.05)
+    policy = replace(COMMAND_RETRY, max_attempts=3, base_s=0.02, cap_s=0.05)
     w = await command_worker(worker, settings_for(settings, closed_port_url()), http, policy)
     await w.run_check()
 

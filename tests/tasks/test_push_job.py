@@ -1,8 +1,7 @@
-"""The ``handle_push_event`` job: stored push events reach the consent handler once, with their user."""
+"""The ``handle_push_event`` job: stored push events reach their router once, with their user."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import httpx
@@ -12,7 +11,6 @@ from arq.connections import ArqRedis
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-import bff.consent
 import tasks.push
 from bff import constants
 from bff.models import PushEvent, PushEventStatus, User
@@ -40,7 +38,7 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     handler = Recorder()
-    monkeypatch.setattr(tasks.push, "_handler", lambda: handler)
+    monkeypatch.setattr(tasks.push, "route_push_event", handler)
     return handler
 
 
@@ -99,7 +97,7 @@ async def test_a_failing_handler_is_retried_then_marked_failed(
     db: TortoiseContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a handler that always fails
-    monkeypatch.setattr(tasks.push, "_handler", lambda: Recorder(fail=RuntimeError("ledger down")))
+    monkeypatch.setattr(tasks.push, "route_push_event", Recorder(fail=RuntimeError("ledger down")))
     row = await stored_row()
 
     # when the job runs: early tries ask arq for a retry, the last one gives up
@@ -113,22 +111,6 @@ async def test_a_failing_handler_is_retried_then_marked_failed(
     failed = await PushEvent.get(id=row.id)
     assert failed.status is PushEventStatus.FAILED
     assert failed.error is not None and "ledger down" in failed.error
-
-
-async def test_without_the_consent_module_events_are_only_marked_handled(
-    db: TortoiseContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given a checkout where bff.consent.push_handlers does not exist yet
-    monkeypatch.setitem(sys.modules, "bff.consent.push_handlers", None)
-    monkeypatch.delattr(bff.consent, "push_handlers", raising=False)
-    row = await stored_row()
-
-    # when
-    outcome = await handle_push_event({"job_try": 1}, row.id)
-
-    # then
-    assert outcome == "handled"
-    assert (await PushEvent.get(id=row.id)).status is PushEventStatus.HANDLED
 
 
 async def test_the_job_id_dedupes_enqueues(db: TortoiseContext, arq_pool: ArqRedis) -> None:
@@ -156,7 +138,7 @@ async def test_other_events_create_no_user(db: TortoiseContext, recorder: Record
     # when
     outcome = await handle_push_event({"job_try": 1}, row.id)
 
-    # then it is handled without creating a user or calling the consent handler
+    # then it is handled without creating a user or routing it
     assert outcome == "handled"
     assert await User.filter(openid="oSYSTEM_account_000000000001").count() == 0
     assert recorder.calls == []

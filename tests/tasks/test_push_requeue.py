@@ -51,7 +51,7 @@ async def test_a_push_whose_job_timed_out_is_queued_again_and_handled(
     async def hang(event: events.PushEvent, user: User) -> None:
         await asyncio.sleep(5)
 
-    monkeypatch.setattr(tasks.push, "_handler", lambda: hang)
+    monkeypatch.setattr(tasks.push, "route_push_event", hang)
     row = await stored_row(1)
     await enqueue_push_jobs(arq_pool, [row.id])
     hung = await worker(
@@ -74,7 +74,7 @@ async def test_a_push_whose_job_timed_out_is_queued_again_and_handled(
     async def record(event: events.PushEvent, user: User) -> None:
         handled.append(event)
 
-    monkeypatch.setattr(tasks.push, "_handler", lambda: record)
+    monkeypatch.setattr(tasks.push, "route_push_event", record)
     assert await (await worker(functions=[handle_push_event])).run_check() == 1
     assert (await PushEvent.get(id=row.id)).status is PushEventStatus.HANDLED
     assert len(handled) == 1

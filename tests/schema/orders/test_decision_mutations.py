@@ -17,7 +17,7 @@ from arq.worker import Worker
 from bff.models import CommandStatus, OutboxCommand, User
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
-from bff.supply_chain.outbox import RetryPolicy
+from bff.supply_chain.outbox import COMMAND_RETRY
 from tasks.deadlines import apply_deadline_defaults
 from tests.conftest import WorkerFactory
 from tests.schema.orders.conftest import ORDER_DETAIL, Ask, feed, hours
@@ -97,7 +97,7 @@ async def delivering_worker(
         "http": http,
         "worker_id": "test-worker",
         "started_at": datetime.now(UTC),
-        "command_retry_policy": RetryPolicy(base_s=0.02, cap_s=0.1),
+        "command_retry_policy": replace(COMMAND_RETRY, base_s=0.02, cap_s=0.1),
     }
     return await worker(ctx=ctx)
 

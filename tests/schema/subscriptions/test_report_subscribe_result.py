@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bff.consent.push_handlers import handle
+from bff.inbound.wechat_push import route_push_event
 from bff.models import OpsAlert, User
 from bff.wechat.events import PushFormat, build_event_body, parse_events
 from tests.schema.subscriptions.documents import CENTER, REPORT, SUBSCRIBE_REQUEST, Run, by_key
@@ -80,7 +80,7 @@ async def test_a_report_and_wechats_push_of_one_accept_count_once(run: Run, user
         create_time=int(time.time()),
     )
     for event in parse_events(body):
-        await handle(event, user)
+        await route_push_event(event, user)
 
     # then
     assert await units(run, user, "NODE_DELIVERED") == (1, "ACCEPT")
