@@ -6,8 +6,8 @@ circular distance to the preferred hour. The chance they open a notice sent at h
 ``base + amplitude · activity(h)``. Past opens are recorded at hours drawn from the activity
 (people open when they are active), as ``recordNoticeOpen`` records them.
 
-For 2, 5 and 20 observed opens per user, the real estimator (bff.engagement.profile) and the real
-quiet-hours rule (bff.engagement.send_time.hour_allowed; everyone has the default 22:00–08:00)
+For 2, 5 and 20 observed opens per user, the real estimator (bff.notices.timing.profile) and the real
+quiet-hours rule (bff.notices.timing.send_time.hour_allowed; everyone has the default 22:00–08:00)
 choose each user's hour. Printed: the expected open rate of one notice per user at
 
 - a fixed hour (10:00, the naive baseline),
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
-from bff.engagement.profile import HOURS, estimate_profile
-from bff.engagement.send_time import hour_allowed
 from bff.notices.policy import QuietHours
+from bff.notices.timing.profile import HOURS, estimate_profile
+from bff.notices.timing.send_time import hour_allowed
 
 ZONE = ZoneInfo("Asia/Shanghai")
 QUIET = QuietHours(clock(22, 0), clock(8, 0), ZONE)

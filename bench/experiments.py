@@ -9,7 +9,7 @@ outcome (the holdout's true rate 20 %). Two worlds:
 For each number of matured sends per arm, it runs many experiments and prints, side by side,
 
 - naive: the variant with the larger observed rate wins whenever it beats the holdout at all,
-- Lvyue: ``bff.experiments.report.decide_winner`` (minimum sample, two-proportion z-test,
+- Lvyue: ``bff.notices.experiments.report.decide_winner`` (minimum sample, two-proportion z-test,
   α = 0.05 split over the sent variants) on the real ``VariantResult`` structures,
 - oracle: knows the true rates (never wrong in A/A, always ``a`` in A/B),
 
@@ -24,7 +24,13 @@ import argparse
 import random
 import time
 
-from bff.experiments.report import WINNER_RULE, Repurchase, VariantResult, decide_winner, two_proportion_test
+from bff.notices.experiments.report import (
+    WINNER_RULE,
+    Repurchase,
+    VariantResult,
+    decide_winner,
+    two_proportion_test,
+)
 
 HOLDOUT_RATE = 0.20
 TRUE_LIFT = 0.03

@@ -16,10 +16,10 @@ from arq import Retry
 
 from bff import constants
 from bff.catalog.templates_file import cached_templates_file
-from bff.experiments.assignment import with_variant
 from bff.lifecycle import reminders as lifecycle_reminders
 from bff.models.notices import Notice
 from bff.notices import planner
+from bff.notices.experiments.assignment import with_variant
 from bff.notices.sender import SEND_RETRY, NoticeSender, SendHooks, sender_for
 from bff.notices.sweeper import sweep
 from bff.notices.withdrawal import withdrawal_before_send

@@ -152,7 +152,7 @@ def reminder_draft(row: Replenishment, as_of: datetime, ctx: NoticeContext) -> N
         dedupe_key=stages.reminder_key(row.user_id, row.cycle_no, row.round, row.sku_code),
         occurred_at=row.remind_at,
         expires_at=max(row.predicted_run_out_at, as_of) + REMINDER_TTL,
-        # sku_code: an experiment's report counts repurchases of this SKU (bff/experiments/report.py)
+        # sku_code: an experiment's report counts repurchases of this SKU (bff/notices/experiments/report.py)
         values={
             "sku_code": row.sku_code,
             "sku_name": row.name,

@@ -1,4 +1,4 @@
-"""Experiment assignments: which variant of which experiment a planned notice got (bff/experiments).
+"""Experiment assignments: which variant of which experiment a planned notice got (bff/notices/experiments).
 
 One row per notice in an experiment, written when the notice is first decided. The variant comes
 from a hash of the user and the experiment key, so a user stays in one variant across notices.

@@ -25,7 +25,7 @@ Then, chunk by chunk, the facts of the chunk's users are loaded in a fixed numbe
 (bff/notices/facts.py) and each PLANNED notice is decided by ``bff.notices.policy.decide``, a
 user's notices most important first, each decision seen by the next: SEND → QUEUED and the send
 job ``send:<id>`` is enqueued; DEFER → SCHEDULED at the end of quiet hours (or at the user's best
-hour, bff/engagement) with the send job deferred until then; SUPPRESS → SUPPRESSED with the reason.
+hour, bff/notices/timing) with the send job deferred until then; SUPPRESS → SUPPRESSED with the reason.
 Every status change is a conditional UPDATE from the status that was read. An enqueue lost after
 the commit is recovered by the sender's sweeper (QUEUED rows without a job, due SCHEDULED rows).
 
@@ -55,15 +55,15 @@ from arq.connections import ArqRedis
 from bff import constants
 from bff.catalog.templates_file import TemplatesFile, cached_templates_file
 from bff.catalog.topics import NODE_ORDER, NODE_TITLES, Topic, node_phrase, node_topic, topic_info
-from bff.engagement.planning import prepare_timing
-from bff.engagement.send_time import SendTimeConfig
-from bff.experiments.definitions import NO_EXPERIMENTS, ExperimentsFile, load_experiments_file
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import Order, OrderException, OrderExceptionLink, SupplyChainEvent
 from bff.notices import policy
+from bff.notices.experiments.definitions import NO_EXPERIMENTS, ExperimentsFile, load_experiments_file
 from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, notice_facts
 from bff.notices.jobs import enqueue_send
 from bff.notices.policy import Decision, DecisionKind
+from bff.notices.timing.planning import prepare_timing
+from bff.notices.timing.send_time import SendTimeConfig
 from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
 from bff.supply_chain.parsing import reparse
@@ -97,7 +97,7 @@ def _experiments(path: Path | None) -> ExperimentsFile:
 class NoticeContext:
     """What planning needs besides the database: the templates file, the business time zone, and
     the arq pool to enqueue sends on (None: enqueue nothing; the sweeper picks the rows up).
-    Best send time and experiments (bff/engagement, bff/experiments): ``send_time`` and
+    Best send time and experiments (bff/notices/timing, bff/notices/experiments): ``send_time`` and
     ``experiments`` (none unless given)."""
 
     templates: TemplatesFile
@@ -275,7 +275,7 @@ async def decide_notices(
     by_user: dict[int, list[Notice]] = defaultdict(list)
     for notice in notices:
         by_user[notice.user_id].append(notice)
-    # Best hour and experiment holdout of lifecycle and member notices (bff/engagement/planning.py).
+    # Best hour and experiment holdout of lifecycle and member notices (bff/notices/timing/planning.py).
     timing = await prepare_timing(
         notices, facts, experiments=ctx.experiments, config=ctx.send_time, zone=ctx.zone, now=now
     )

@@ -10,8 +10,8 @@ reason (bff/notices/reasons.py):
     → ANSWERED → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → EXPERIMENT_HOLDOUT
     → QUIET_HOURS (defer) → BEST_HOUR (defer) → SEND
 
-EXPERIMENT_HOLDOUT and BEST_HOUR come from the planner's timing and experiments (bff/engagement,
-bff/experiments): a notice in an experiment's holdout is suppressed where it would otherwise have
+EXPERIMENT_HOLDOUT and BEST_HOUR come from the planner's timing and experiments (bff/notices/timing,
+bff/notices/experiments): a notice in an experiment's holdout is suppressed where it would otherwise have
 been sent or deferred (so the holdout is comparable with the variants), and a lifecycle or member
 notice with a ``send_at`` still ahead waits for it, as a quiet-hours deferral does.
 
@@ -90,9 +90,9 @@ class NoticeFacts:
     order_no: str | None = None
     node_rank: int | None = None  # index in NODE_ORDER, for node notices
     priority: int | None = None  # None: the topic's priority
-    # Best send time (bff/engagement/send_time.py): wait until then; None: send when allowed.
+    # Best send time (bff/notices/timing/send_time.py): wait until then; None: send when allowed.
     send_at: datetime | None = None
-    # In an experiment's holdout (bff/experiments): never sent, recorded as EXPERIMENT_HOLDOUT.
+    # In an experiment's holdout (bff/notices/experiments): never sent, recorded as EXPERIMENT_HOLDOUT.
     holdout: bool = False
 
     @property

@@ -36,12 +36,12 @@ class Reason(StrEnum):
     # A lifecycle or member notice, and the user's weekly limit is reached.
     WEEKLY_LIMIT = "WEEKLY_LIMIT"
     # The user is in the holdout of an experiment on the notice's topic: recorded, never sent, no
-    # unit spent (bff/experiments).
+    # unit spent (bff/notices/experiments).
     EXPERIMENT_HOLDOUT = "EXPERIMENT_HOLDOUT"
     # Deferred, not dropped: kept on a SCHEDULED notice until its quiet hours end.
     QUIET_HOURS = "QUIET_HOURS"
     # Deferred, not dropped: a lifecycle or member notice waits for the user's best hour
-    # (bff/engagement/send_time.py); when it comes the notice is not deferred for it again.
+    # (bff/notices/timing/send_time.py); when it comes the notice is not deferred for it again.
     BEST_HOUR = "BEST_HOUR"
 
 

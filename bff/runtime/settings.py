@@ -98,7 +98,7 @@ class Settings:
     # The merchant's masked phone for shipping uploads (SF Express requires one; §10.1).
     shipping_consignor_contact: str | None = None
     # Local hour for lifecycle and member notices of users without an open-hour profile
-    # (bff/engagement/send_time.py); None: as soon as the policy allows.
+    # (bff/notices/timing/send_time.py); None: as soon as the policy allows.
     send_time_fallback_hour: int | None = None
     # Offers (bff/offers/rules.py): the member day of each month, and how long before points
     # expire the POINTS_EXPIRY offer is made.

@@ -171,7 +171,7 @@ CASES: list[Case] = [
         Decision.suppress(Reason.EXPERIMENT_HOLDOUT),
     ),
     (
-        "waits for its best hour (bff/engagement)",
+        "waits for its best hour (bff/notices/timing)",
         lambda n: replace(n, send_at=datetime(2026, 11, 20, 20, 0, tzinfo=SHANGHAI)),
         lambda u: u,
         Decision.defer(Reason.BEST_HOUR, datetime(2026, 11, 20, 20, 0, tzinfo=SHANGHAI)),

@@ -26,10 +26,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bff.experiments.definitions import ExperimentsFile
 from bff.models.experiments import ExperimentAssignment
 from bff.models.notices import Notice, NoticeOpen, NoticeStatus
 from bff.models.orders import OrderItem
+from bff.notices.experiments.definitions import ExperimentsFile
 from bff.notices.reasons import Reason
 
 WINDOWS_DAYS = (7, 30)

@@ -1,4 +1,4 @@
-"""The experiments file (bff/experiments/definitions.py): loaded and checked against the templates."""
+"""The experiments file (bff/notices/experiments/definitions.py): loaded and checked against the templates."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 import bff
 from bff.catalog.templates_file import load_templates_file
 from bff.catalog.topics import Topic
-from bff.engagement.send_time import HourRule, HourRuleKind
-from bff.experiments.definitions import (
+from bff.notices.experiments.definitions import (
     NO_EXPERIMENTS,
     ExperimentsFileError,
     load_experiments_file,
     loads_experiments_file,
 )
 from bff.notices.planner import NoticeContext
+from bff.notices.timing.send_time import HourRule, HourRuleKind
 from bff.runtime.settings import load_settings
 from tests.test_settings import PRODUCTION
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from bff.catalog.templates_file import TemplateConfig
-from bff.experiments.definitions import Experiment, Variant
+from bff.notices.experiments.definitions import Experiment, Variant
 
 VARIANT_DATA_PREFIX = "~data."
 VARIANT_PAGE = "~page"

@@ -1,4 +1,4 @@
-"""Sticky assignment, holdout suppression and variant wording (bff/experiments, planner hook)."""
+"""Sticky assignment, holdout suppression and variant wording (bff/notices/experiments, planner hook)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from bff.catalog.templates_file import load_templates_file
 from bff.catalog.templates_render import render_data, render_page
 from bff.catalog.topics import Topic
 from bff.consent import ledger
-from bff.experiments.assignment import assign_variant, variant_values, with_variant
-from bff.experiments.definitions import loads_experiments_file
 from bff.models import ExperimentAssignment, Notice, NoticeStatus, User
 from bff.models.consent import ConsentLedger
+from bff.notices.experiments.assignment import assign_variant, variant_values, with_variant
+from bff.notices.experiments.definitions import loads_experiments_file
 from bff.notices.planner import NoticeContext, NoticeDraft, decide_notices, plan_drafts
 from bff.notices.reasons import Reason
 from bff.runtime.settings import Settings

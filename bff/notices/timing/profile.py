@@ -2,7 +2,7 @@
 
 The opens themselves are recorded by ``recordNoticeOpen`` (bff/notices/engagement.py keeps one
 ``NoticeOpen`` per notice with its local hour in BUSINESS_TZ). This module is pure arithmetic on
-those 24-bin histograms; ``bff.engagement.send_time`` loads them and turns a profile into a time.
+those 24-bin histograms; ``bff.notices.timing.send_time`` loads them and turns a profile into a time.
 
 The estimator (docs/best-time-and-experiments.md, "The open-hour profile"):
 

@@ -1,10 +1,10 @@
-"""The open-hour profile (bff/engagement/profile.py): smoothing, shrinkage toward the population."""
+"""The open-hour profile (bff/notices/timing/profile.py): smoothing, shrinkage toward the population."""
 
 from __future__ import annotations
 
 import pytest
 
-from bff.engagement.profile import (
+from bff.notices.timing.profile import (
     HOURS,
     POPULATION_MIN_OPENS,
     PRIOR_STRENGTH,

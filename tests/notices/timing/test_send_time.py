@@ -1,4 +1,4 @@
-"""Best send time (bff/engagement/send_time.py and its hook in the planner).
+"""Best send time (bff/notices/timing/send_time.py and its hook in the planner).
 
 Pure rules first (next-day bound, quiet hours, fallback, hour rules), then end to end: opens
 recorded by ``record_notice_open`` → the planner defers a lifecycle notice to the user's best hour
@@ -21,14 +21,14 @@ from bff.catalog.topics import TOPICS, Topic, TopicCategory
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, update_preferences
 from bff.consent.preferences import QuietHours as QuietHoursSetting
-from bff.engagement.profile import HOURS, estimate_profile
-from bff.engagement.send_time import HourRule, HourRuleKind, SendTimeConfig, send_at, timed_topic
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.engagement import record_notice_open
 from bff.notices.open_tokens import issue_open_token
 from bff.notices.planner import NoticeContext, NoticeDraft, plan_drafts, reconsider
 from bff.notices.policy import QuietHours
 from bff.notices.reasons import Reason
+from bff.notices.timing.profile import HOURS, estimate_profile
+from bff.notices.timing.send_time import HourRule, HourRuleKind, SendTimeConfig, send_at, timed_topic
 from bff.runtime.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

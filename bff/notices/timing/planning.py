@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bff.engagement.send_time import BEST, HourRule, SendTimeConfig, load_profiles, send_at, timed_topic
-from bff.experiments.assignment import assign_variant, variant_values
-from bff.experiments.definitions import ExperimentsFile
 from bff.models.experiments import ExperimentAssignment
 from bff.models.notices import Notice, NoticeStatus
+from bff.notices.experiments.assignment import assign_variant, variant_values
+from bff.notices.experiments.definitions import ExperimentsFile
 from bff.notices.policy import NoticeFacts, UserFacts
 from bff.notices.reasons import Reason
+from bff.notices.timing.send_time import BEST, HourRule, SendTimeConfig, load_profiles, send_at, timed_topic
 
 # The notice value that names the SKU a lifecycle notice is about (the report's repurchases).
 SKU_VALUE = "sku_code"

@@ -1,6 +1,6 @@
 """When a lifecycle or member notice should go out: the user's best hour within the next day.
 
-``send_at(...)`` is pure: from the user's open-hour profile (bff/engagement/profile.py), their
+``send_at(...)`` is pure: from the user's open-hour profile (bff/notices/timing/profile.py), their
 quiet hours and an hour rule (``best`` unless an experiment variant says otherwise) it returns the
 start of the chosen local hour, at most 24 hours ahead, or None for "send as soon as the policy
 allows". The policy turns a time into a deferral (reason BEST_HOUR) through the same mechanism as
@@ -20,9 +20,9 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bff.catalog.topics import Topic, TopicCategory, topic_info
-from bff.engagement.profile import HOURS, OpenHourProfile, estimate_profile
 from bff.notices.engagement import open_hour_histograms, population_open_hour_histogram
 from bff.notices.policy import QuietHours
+from bff.notices.timing.profile import HOURS, OpenHourProfile, estimate_profile
 
 # Opens older than this leave the population profile (habits change; the aggregate stays small).
 POPULATION_WINDOW = timedelta(days=90)

@@ -1,4 +1,5 @@
-"""The experiment report (bff/experiments/report.py): counts, repurchase windows, the test, the winner."""
+"""The experiment report (bff/notices/experiments/report.py): counts, repurchase windows, the test,
+the winner."""
 
 from __future__ import annotations
 
@@ -11,15 +12,6 @@ from tortoise.context import TortoiseContext
 
 from bff.catalog.templates_file import load_templates_file
 from bff.catalog.topics import Topic
-from bff.experiments.definitions import loads_experiments_file
-from bff.experiments.report import (
-    Repurchase,
-    VariantResult,
-    WinnerRule,
-    decide_winner,
-    experiment_report,
-    two_proportion_test,
-)
 from bff.models import (
     ExperimentAssignment,
     Notice,
@@ -29,6 +21,15 @@ from bff.models import (
     OrderItem,
     OrderStatus,
     User,
+)
+from bff.notices.experiments.definitions import loads_experiments_file
+from bff.notices.experiments.report import (
+    Repurchase,
+    VariantResult,
+    WinnerRule,
+    decide_winner,
+    experiment_report,
+    two_proportion_test,
 )
 from bff.notices.reasons import Reason
 

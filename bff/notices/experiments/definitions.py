@@ -43,7 +43,7 @@ from typing import Any
 
 from bff.catalog.templates_file import KNOWN_PLACEHOLDERS, TemplateConfig, TemplatesFile
 from bff.catalog.topics import Topic
-from bff.engagement.send_time import BEST, HourRule, timed_topic
+from bff.notices.timing.send_time import BEST, HourRule, timed_topic
 from bff.wechat.keywords import keyword_rule_violation
 
 FILE_NAME = "experiments.toml"
