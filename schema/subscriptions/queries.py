@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 
+from bff.catalog.topics import Topic
 from bff.consent.center import subscription_center, templates_of
 from bff.consent.requests import SubscribeMoment, subscribe_request
+from bff.offers.asking import offer_topics
+from bff.offers.rules import rules_from_settings
 from schema.context import Info
 from schema.subscriptions.types import SubscribeRequestType, SubscriptionCenterType
 
@@ -27,8 +32,25 @@ class SubscriptionQueries:
         viewer_id = info.context.viewer_id
         if viewer_id is None:
             return None
-        settings = info.context.resources.settings
+        resources = info.context.resources
+        settings = resources.settings
+        now = datetime.now(UTC)
+        likely: tuple[Topic, ...] = ()
+        if moment is SubscribeMoment.LIFECYCLE:
+            likely = await offer_topics(
+                viewer_id,
+                now=now,
+                zone=settings.zone,
+                redis=resources.arq,
+                rules=rules_from_settings(settings),
+            )
         ask = await subscribe_request(
-            viewer_id, moment, order_no, templates=templates_of(settings), zone=settings.zone
+            viewer_id,
+            moment,
+            order_no,
+            templates=templates_of(settings),
+            zone=settings.zone,
+            now=now,
+            likely_topics=likely,
         )
         return SubscribeRequestType.of(ask)
