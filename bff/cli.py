@@ -110,7 +110,7 @@ def cmd_makemigrations(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from bff.seed import run_seed
+    from bff.demo.seed import run_seed
 
     print(asyncio.run(run_seed(_settings(), if_empty=args.if_empty)))
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # ---------------------------------------------------------------- arq queues
-# Senders get their own queue so a long scan never delays crash recovery of a send
-# (arq's in-progress TTL follows the slowest function of a worker; stack-notes §1.7).
+# One queue for every job (sends, scans, crons): there is no separate sender queue. A send's
+# crash recovery is bounded instead by keeping every job short (JOB_TIMEOUT_S below).
 DEFAULT_QUEUE = "arq:queue"
 
 # ---------------------------------------------------------------- job names
@@ -71,7 +71,7 @@ GRAPHQL_MAX_BODY_BYTES = 65_536
 GRAPHQL_MAX_JSON_DEPTH = 10
 GRAPHQL_MAX_LIST_ITEMS = 100
 
-# ---------------------------------------------------------------- supply chain (bff/supply_chain/ingest.py)
+# ---------------------------------------------------------------- supply chain (bff/inbound/supply_chain.py)
 # Planning of notices for one stored supply-chain event; arq job id "plan:<event row id>"
 # (or "plan:<event row id>:<order id>" when an exception reaches an order placed after it).
 JOB_PLAN_EVENT = "plan_notices_for_event"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.types import Info as StrawberryInfo
 
@@ -24,3 +25,17 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+T = TypeVar("T")
+
+
+async def as_viewer(info: Info, then: Callable[[int], Awaitable[T]], *, signed_out: T | Exception) -> T:
+    """``then(viewer_id)`` for the signed-in user. Without a valid session nothing is read:
+    ``signed_out`` is answered instead (null, a payload carrying ``UNAUTHENTICATED``), or raised
+    when it is an exception. The one place a resolver checks for a viewer."""
+    viewer_id = info.context.viewer_id
+    if viewer_id is None:
+        if isinstance(signed_out, Exception):
+            raise signed_out
+        return signed_out
+    return await then(viewer_id)

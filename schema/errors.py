@@ -12,5 +12,9 @@ class UserError:
     message: str
 
 
+# A mutation's answer to a request without a valid session.
+UNAUTHENTICATED = UserError(code="UNAUTHENTICATED", field=None, message="sign in first")
+
+
 class PublicError(Exception):
     """An error whose message may be shown to the caller as-is (not masked)."""

@@ -24,9 +24,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bff.orders.demo import replay_story
+from bff.demo.orders import replay_story
+from bff.demo.seed import DEMO_OPENID
 from bff.runtime import dev_defaults
-from bff.seed import DEMO_OPENID
 from bff.supply_chain import builders
 from bff.supply_chain.signing import signed_headers
 

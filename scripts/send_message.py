@@ -20,12 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bff.catalog.templates_file import load_templates_file, render_data, render_page
+from bff.catalog.templates_file import load_templates_file
+from bff.catalog.templates_render import render_data, render_page
 from bff.runtime.redis import create_arq_pool, resolve_redis_url
 from bff.runtime.resources import new_http_client
 from bff.runtime.settings import SettingsError, load_settings
 from bff.wechat.client import wechat_client_for
 from bff.wechat.errors import WeChatAPIError, WeChatTransportError
+from bff.wechat.keywords import KeywordError, prepare_data
 
 SAMPLE_VALUES = {
     "order_no": "SO20261120000001",
@@ -74,7 +76,7 @@ async def send(openid: str, template_id: str, grant: bool) -> int:
         result = await client.send_subscribe_message(
             openid=openid,
             template_id=template_id,
-            data=render_data(template, SAMPLE_VALUES),
+            data=prepare_data(template.rules(), render_data(template, SAMPLE_VALUES)),
             page=render_page(template, SAMPLE_VALUES),
             miniprogram_state=settings.miniprogram_state,
         )
@@ -83,6 +85,9 @@ async def send(openid: str, template_id: str, grant: bool) -> int:
     except (WeChatAPIError, WeChatTransportError) as exc:
         print(f"WeChat refused: {exc} (action: {exc.action})", file=sys.stderr)
         return 1
+    except KeywordError as exc:
+        print(f"not sent: {exc}", file=sys.stderr)
+        return 2
     finally:
         await http.aclose()
         await redis.aclose()

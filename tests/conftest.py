@@ -172,7 +172,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def resources(settings: Settings, db: TortoiseContext, arq_pool: ArqRedis, http: httpx.AsyncClient) -> Resources:
+async def resources(
+    settings: Settings, db: TortoiseContext, arq_pool: ArqRedis, http: httpx.AsyncClient
+) -> Resources:
     return Resources(settings=settings, arq=arq_pool, http=http)
 
 
@@ -234,6 +236,7 @@ async def graphql(
 ) -> dict[str, Any]:
     """POST a GraphQL document; returns the decoded JSON answer."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    body = {"query": query, "variables": variables or {}}
+    response = await client.post("/graphql", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]

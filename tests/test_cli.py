@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 
-def run_bff(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_bff(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bff.cli", *args],
         env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},

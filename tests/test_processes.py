@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -59,19 +59,25 @@ def spawn(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
 def start(processes: list[subprocess.Popen[bytes]], *args: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bff.cli", *args], env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        [sys.executable, "-m", "bff.cli", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     processes.append(process)
     return process
 
 
-async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met in time")
+async def wait_until(predicate: Callable[[], Awaitable[bool]], within_s: float = 30.0) -> None:
+    try:
+        async with asyncio.timeout(within_s):
+            while True:
+                if await predicate():
+                    return
+                await asyncio.sleep(0.2)  # polling other processes: there is no event to wait on
+    except TimeoutError:
+        raise AssertionError("condition not met in time") from None
 
 
 async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
@@ -79,7 +85,10 @@ async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
 ) -> None:
     # given two web processes and two workers, as the Procfile would run them
     ports = [free_port(), free_port()]
-    webs = [start(spawn, "web", "--host", "127.0.0.1", "--port", str(p), log=tmp_path / f"web{p}.log") for p in ports]
+    webs = [
+        start(spawn, "web", "--host", "127.0.0.1", "--port", str(p), log=tmp_path / f"web{p}.log")
+        for p in ports
+    ]
     workers = [start(spawn, "worker", log=tmp_path / f"worker{i}.log") for i in range(2)]
 
     # when they have started
@@ -120,7 +129,7 @@ async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
         process.send_signal(signal.SIGTERM)
     codes = [process.wait(timeout=20) for process in workers]
     assert codes == [0, 0], [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
-    for log in tmp_path.glob("*.log"):
+    for log in await asyncio.to_thread(lambda: list(tmp_path.glob("*.log"))):
         assert "Traceback" not in log.read_text(), log.read_text()
     assert all(web.poll() is None for web in webs)
 

@@ -10,12 +10,18 @@ Format strings use ``{name}`` placeholders, and only the names of ``PLACEHOLDERS
 what each holds); the notice engine supplies their values already formatted for display, so a
 template never formats a value itself (no format specs, no conversions). ``{open_token}`` goes
 in every page: it lets the tapped notice open the page as its recipient.
+
+This module is the file's format and loading: ``load_templates_file`` reads and checks one file,
+``cached_templates_file`` / ``templates_of`` are the process's one cached copy of the configured
+file that every reader on a send's path uses. Rendering a template's values is
+``bff.catalog.templates_render``; comparing the file with WeChat's list is
+``bff.catalog.templates_check``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
-import re
 import string
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +31,8 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from bff.catalog.topics import Topic
-from bff.wechat.keywords import KeywordSpec, keyword_rule_violation, parse_template_content
+from bff.runtime.settings import Settings
+from bff.wechat.keywords import KeywordSpec, TemplateRules, keyword_rule_violation, parse_template_content
 
 # name → what the engine puts there (example).
 PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
@@ -61,7 +68,6 @@ ONE_TIME = 2
 LONG_TERM = 3
 TEMPLATE_TYPES: Mapping[int, str] = MappingProxyType({ONE_TIME: "one-time", LONG_TERM: "long-term"})
 
-_CODE_INDEX_RE = re.compile(r"[a-z_]+?(?P<idx>\d+)")  # lazy: kinds contain underscores
 _REQUIRED_FIELDS = ("template_id", "title", "type", "content", "topics", "page", "data")
 _OPTIONAL_FIELDS = ("enum_values",)
 _BUNDLED = "templates.toml"
@@ -89,15 +95,19 @@ class TemplateConfig:
     def keyword_codes(self) -> tuple[str, ...]:
         return tuple(keyword.code for keyword in self.keywords())
 
+    def rules(self) -> TemplateRules:
+        """What the template's data must look like, for ``bff.wechat.keywords.prepare_data``."""
+        return TemplateRules.from_content(self.template_id, self.content, self.enum_values)
+
     @property
     def one_time(self) -> bool:
         return self.type == ONE_TIME
 
     def placeholders(self) -> frozenset[str]:
         """Every placeholder the template's data and page need a value for."""
-        names: set[str] = set(_placeholders(self.page))
+        names: set[str] = set(placeholders_in(self.page))
         for fmt in self.data.values():
-            names.update(_placeholders(fmt))
+            names.update(placeholders_in(fmt))
         return frozenset(names)
 
 
@@ -151,6 +161,18 @@ def load_templates_file(path: str | Path | None = None) -> TemplatesFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplatesFileError(str(file), [f"cannot be read: {exc}"]) from None
     return loads_templates_file(text, source=str(file))
+
+
+@functools.lru_cache(maxsize=8)
+def cached_templates_file(path: Path | None) -> TemplatesFile:
+    """The templates file at ``path`` (None: the bundled one), read once per process and path: the
+    one cache that the planner, the sender, the subscription tab and the start-up check share."""
+    return load_templates_file(path)
+
+
+def templates_of(settings: Settings) -> TemplatesFile:
+    """The process's configured templates file (cached; a bad file raises TemplatesFileError)."""
+    return cached_templates_file(settings.templates_file)
 
 
 def loads_templates_file(text: str, source: str = "<string>") -> TemplatesFile:
@@ -400,119 +422,6 @@ def _has_placeholder(fmt: str) -> bool:
         return True
 
 
-def _placeholders(fmt: str) -> list[str]:
+def placeholders_in(fmt: str) -> list[str]:
+    """The placeholder names of a format string, in order."""
     return [name for _literal, name, _spec, _conv in string.Formatter().parse(fmt) if name]
-
-
-def _render(fmt: str, values: Mapping[str, str], what: str) -> str:
-    for name in _placeholders(fmt):
-        if name not in values:
-            raise KeyError(f"{what} needs a value for placeholder {{{name}}}")
-    return fmt.format_map(values)
-
-
-def render_data(template: TemplateConfig, values: Mapping[str, str]) -> dict[str, str]:
-    """keyword code → rendered value. Raises KeyError naming the template, the keyword and the
-    placeholder when ``values`` lacks one. Values are not validated against the keyword kinds
-    here (that is the WeChat package's job)."""
-    return {
-        code: _render(fmt, values, f"template {template.template_id} keyword {code}")
-        for code, fmt in template.data.items()
-    }
-
-
-def render_page(template: TemplateConfig, values: Mapping[str, str]) -> str:
-    """The mini-program page a tap on the notice opens."""
-    return _render(template.page, values, f"template {template.template_id} page")
-
-
-def diff_against_wechat(file: TemplatesFile, wechat_templates: Sequence[Mapping[str, object]]) -> list[str]:
-    """Differences between the file and WeChat's template list (the ``data[]`` of gettemplate:
-    ``priTmplId``, ``title``, ``content``, ``type``, optional ``keywordEnumValueList``).
-    One readable line per difference; an empty list means the file matches WeChat.
-
-    Templates on WeChat that the file does not use are not differences."""
-    on_wechat: dict[str, Mapping[str, object]] = {}
-    for item in wechat_templates:
-        template_id = item.get("priTmplId")
-        if isinstance(template_id, str):
-            on_wechat[template_id] = item
-
-    lines: list[str] = []
-    for template in file.templates:
-        name = f"template {template.template_id} ({template.title})"
-        remote = on_wechat.get(template.template_id)
-        if remote is None:
-            lines.append(f"{name}: missing on WeChat")
-            continue
-        remote_title = remote.get("title")
-        if remote_title != template.title:
-            lines.append(f"{name}: title is {remote_title!r} on WeChat")
-        remote_type = remote.get("type")
-        if remote_type != template.type:
-            lines.append(f"{name}: type is {remote_type!r} on WeChat, {template.type} in the file")
-        remote_content = remote.get("content")
-        try:
-            remote_keywords = (
-                parse_template_content(remote_content) if isinstance(remote_content, str) else []
-            )
-        except ValueError as exc:
-            lines.append(f"{name}: content on WeChat cannot be read: {exc}")
-            continue
-        lines.extend(_keyword_differences(name, template, remote_keywords))
-        lines.extend(_enum_differences(name, template, remote.get("keywordEnumValueList")))
-    return lines
-
-
-def _keyword_differences(
-    name: str, template: TemplateConfig, remote_keywords: Sequence[KeywordSpec]
-) -> list[str]:
-    lines: list[str] = []
-    remote_by_code = {keyword.code: keyword for keyword in remote_keywords}
-    remote_by_index = {_index(keyword.code): keyword for keyword in remote_keywords}
-    local_codes = set(template.keyword_codes)
-    for keyword in template.keywords():
-        remote = remote_by_code.get(keyword.code)
-        if remote is not None:
-            if remote.label != keyword.label:
-                lines.append(f"{name}: keyword {keyword.code} is labelled {remote.label!r} on WeChat")
-            continue
-        same_slot = remote_by_index.get(_index(keyword.code))
-        if same_slot is not None and same_slot.code not in local_codes:
-            lines.append(
-                f"{name}: keyword {keyword.code} is a {same_slot.kind} on WeChat ({same_slot.code}), "
-                f"a {keyword.kind} in the file"
-            )
-        else:
-            lines.append(f"{name}: keyword {keyword.code} missing on WeChat")
-    local_indexes = {_index(code) for code in local_codes}
-    for remote in remote_keywords:
-        if remote.code not in local_codes and _index(remote.code) not in local_indexes:
-            lines.append(f"{name}: keyword {remote.code} ({remote.label}) on WeChat is not in the file")
-    return lines
-
-
-def _enum_differences(name: str, template: TemplateConfig, remote_enums: object) -> list[str]:
-    if not template.enum_values or not isinstance(remote_enums, list):
-        return []
-    remote_values: dict[str, set[str]] = {}
-    for entry in remote_enums:
-        if isinstance(entry, Mapping):
-            code = str(entry.get("keywordCode", "")).removesuffix(".DATA")
-            values = entry.get("enumValueList")
-            if isinstance(values, list):
-                remote_values[code] = {str(v) for v in values}
-    lines: list[str] = []
-    for code, values in template.enum_values.items():
-        if code not in remote_values:
-            continue
-        unknown = [v for v in values if v not in remote_values[code]]
-        if unknown:
-            lines.append(f"{name}: keyword {code} values {unknown} are not allowed on WeChat")
-    return lines
-
-
-def _index(code: str) -> str:
-    """The position part of a keyword code (``character_string4`` → ``4``)."""
-    match = _CODE_INDEX_RE.fullmatch(code)
-    return match["idx"] if match else code

@@ -6,26 +6,13 @@ template can never be sent, so a switch for it would promise something that cann
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from pathlib import Path
 
-from bff.catalog.templates_file import TemplatesFile, load_templates_file
+from bff.catalog.templates_file import TemplatesFile
 from bff.catalog.topics import TOPICS, Topic, TopicCategory
 from bff.consent import ledger
 from bff.consent.preferences import QuietHours, UserPreferences, get_preferences
 from bff.models.consent import WeChatStatus
-from bff.runtime.settings import Settings
-
-
-@functools.lru_cache(maxsize=4)
-def _load(path: Path | None) -> TemplatesFile:
-    return load_templates_file(path)
-
-
-def templates_of(settings: Settings) -> TemplatesFile:
-    """The process's templates file (read once per path; a bad file raises TemplatesFileError)."""
-    return _load(settings.templates_file)
 
 
 @dataclass(frozen=True)

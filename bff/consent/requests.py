@@ -47,6 +47,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bff.catalog.nodes import ORDER_NO_MAX_LENGTH, PRODUCTION_NODES, is_made_to_order, node_rank, nodes_ahead
 from bff.catalog.templates_file import TemplateConfig, TemplatesFile
 from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, node_topic
 from bff.consent import ledger
@@ -54,14 +55,12 @@ from bff.consent.preferences import UserPreferences, get_preferences
 from bff.models.consent import SubscribeRequestLog
 from bff.models.lifecycle import OwnedProduct, Replenishment, ReplenishmentStatus
 from bff.models.orders import Order, OrderItem, Sku
-from bff.orders.queries import ORDER_NO_MAX_LENGTH
 
 DEFAULT_MAX_TEMPLATES = 3
 MAX_TEMPLATES_LIMIT = 5
 ASKS_PER_DAY = 10
 ASKS_PER_MOMENT_PER_DAY = 3
 
-PRODUCTION_NODES = ("MATERIAL_IN", "PRODUCTION_STARTED", "QC_PASSED")
 # A delivery slot is offered before the courier sets out; from this node on none is asked for.
 SLOT_OFFERED_BEFORE = "OUT_FOR_DELIVERY"
 
@@ -137,14 +136,6 @@ UNKNOWN_ORDER = OrderOutlook(
 NOTHING_AHEAD = OrderOutlook(nodes_ahead=(), presale_pending=False)
 
 
-def _nodes_after(current: str | None, custom: bool) -> tuple[str, ...]:
-    nodes = NODE_ORDER if custom else tuple(n for n in NODE_ORDER if n not in PRODUCTION_NODES)
-    if current is None or current not in NODE_ORDER:
-        return nodes
-    position = NODE_ORDER.index(current)
-    return tuple(n for n in nodes if NODE_ORDER.index(n) > position)
-
-
 async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
     """The nodes still ahead of the user's order; every node for an order the BFF cannot show them."""
     if not order_no:
@@ -162,17 +153,16 @@ async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
         return UNKNOWN_ORDER
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DELIVERED):
         return NOTHING_AHEAD
-    custom = (
-        order.presale
-        or order.current_node in PRODUCTION_NODES
-        or await OrderNodeEvent.filter(order_id=order.id, node__in=PRODUCTION_NODES).exists()
-        or await OrderNodeExpectation.filter(order_id=order.id, node__in=PRODUCTION_NODES).exists()
-    )
-    ahead = _nodes_after(order.current_node, custom)
+    # The production nodes known for it: where it is now, reported ones and announced ones.
+    known_nodes = {order.current_node or ""}
+    if not order.presale:
+        for model in (OrderNodeEvent, OrderNodeExpectation):
+            rows = await model.filter(order_id=order.id, node__in=PRODUCTION_NODES).values_list("node")
+            known_nodes.update(str(row[0]) for row in rows)
+    made_to_order = is_made_to_order(presale=order.presale, known_nodes=known_nodes)
+    ahead = nodes_ahead(order.current_node, made_to_order=made_to_order)
     presale_pending = order.presale and order.status in (OrderStatus.PAID, OrderStatus.IN_PRODUCTION)
-    courier_out = order.current_node in NODE_ORDER and NODE_ORDER.index(
-        order.current_node
-    ) >= NODE_ORDER.index(SLOT_OFFERED_BEFORE)
+    courier_out = node_rank(order.current_node) >= node_rank(SLOT_OFFERED_BEFORE)
     slot_chosen = await DeliverySlotOffer.filter(order_id=order.id, chosen_slot_id__isnull=False).exists()
     return OrderOutlook(
         nodes_ahead=ahead,

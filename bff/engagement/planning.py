@@ -137,6 +137,10 @@ async def _assign(
         if extra:
             notice.values = {**notice.values, **extra}
             worded.append(notice)
+    # Rows are locked in notice-id order, whatever order the caller read them in: two runs deciding
+    # the same notices at once then wait for each other instead of deadlocking (PostgreSQL).
+    new_rows.sort(key=lambda row: row.notice_id)
+    worded.sort(key=lambda notice: notice.id)
     if new_rows:
         await ExperimentAssignment.bulk_create(new_rows, ignore_conflicts=True)
     if worded:

@@ -1,7 +1,7 @@
 """A delivered order's lines become owned products and restart their SKUs' replenishment cycles.
 
 ``project_delivery(order, delivered_at)`` runs inside the ingest transaction that applies the
-DELIVERED node (bff/supply_chain/ingest.py), with the order row locked. Each (order, SKU) is
+DELIVERED node (bff/inbound/supply_chain.py), with the order row locked. Each (order, SKU) is
 recorded once in ``lifecycle_purchases`` (unique); only a line recorded now changes the owned
 product and the replenishment, so a replayed event, a second DELIVERED node or a late receipt
 projects nothing twice. Rows per (user, SKU) are created with INSERT … ON CONFLICT DO NOTHING and

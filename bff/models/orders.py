@@ -2,7 +2,7 @@
 
 The supply chain is the source of truth: every webhook event is kept as it came
 (`SupplyChainEvent`, unique by `event_id`), and the order rows below are a projection of those
-events, kept current by `bff.supply_chain.ingest`. User decisions (slot chosen, exception
+events, kept current by `bff.orders.projection`. User decisions (slot chosen, exception
 resolved, receipt confirmed) are written on the same rows by the decision services.
 
 Times are stored in UTC; ordering of the timeline is by the supply chain's `occurred_at`, not by

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from bff.catalog.nodes import is_made_to_order, node_rank
 from bff.catalog.templates_file import TemplatesFile
 from bff.catalog.topics import NODE_ORDER, TOPICS, Topic
 from bff.consent.preferences import preferences_of
@@ -40,7 +41,6 @@ WEEK = timedelta(days=7)
 # Not sent yet, and may still be: planned, deferred, or queued for a send job.
 UNSENT_STATUSES = (NoticeStatus.PLANNED, NoticeStatus.SCHEDULED, NoticeStatus.QUEUED)
 WEEKLY_LIMITED_TOPICS: tuple[str, ...] = tuple(str(t) for t, info in TOPICS.items() if info.weekly_limited)
-_PRODUCTION_NODES = frozenset(NODE_ORDER[:3])
 _DELIVERED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
@@ -174,9 +174,9 @@ async def _orders(
             paid=status is not OrderStatus.PENDING_PAYMENT,
             # Stock orders skip the production nodes; until one is seen a non-presale order is
             # taken for stock (production nodes rank lowest, so this never hides a unit's better use).
-            made_to_order=bool(presale) or bool(seen & _PRODUCTION_NODES),
+            made_to_order=is_made_to_order(presale=bool(presale), known_nodes=seen),
             delivered=status in _DELIVERED_STATUSES,
-            nodes_seen=frozenset(NODE_ORDER.index(n) for n in seen if n in NODE_ORDER),
+            nodes_seen=frozenset(node_rank(n) for n in seen if n in NODE_ORDER),
             presale_updated_at=presale_updated_at,
             receipt_confirmed=int(order_id) in receipts or status is OrderStatus.COMPLETED,
             slot_chosen=int(order_id) in slots_chosen,

@@ -53,7 +53,7 @@ from zoneinfo import ZoneInfo
 from arq.connections import ArqRedis
 
 from bff import constants
-from bff.catalog.templates_file import TemplatesFile, load_templates_file
+from bff.catalog.templates_file import TemplatesFile, cached_templates_file
 from bff.catalog.topics import NODE_ORDER, NODE_TITLES, Topic, node_phrase, node_topic, topic_info
 from bff.engagement.planning import prepare_timing
 from bff.engagement.send_time import SendTimeConfig
@@ -65,7 +65,7 @@ from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, n
 from bff.notices.policy import Decision, DecisionKind
 from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
-from bff.supply_chain.ingest import reparse
+from bff.supply_chain.parsing import reparse
 
 log = logging.getLogger("lvyue.notices.planner")
 
@@ -88,13 +88,8 @@ MISSING_TRACKING_NO = "-"
 
 
 @functools.lru_cache(maxsize=8)
-def _templates(path: Path | None) -> TemplatesFile:
-    return load_templates_file(path)
-
-
-@functools.lru_cache(maxsize=8)
 def _experiments(path: Path | None) -> ExperimentsFile:
-    return load_experiments_file(path, _templates(path))
+    return load_experiments_file(path, cached_templates_file(path))
 
 
 @dataclass(frozen=True)
@@ -114,7 +109,7 @@ class NoticeContext:
     @classmethod
     def from_settings(cls, settings: Settings, arq: ArqRedis | None = None) -> NoticeContext:
         return cls(
-            templates=_templates(settings.templates_file),
+            templates=cached_templates_file(settings.templates_file),
             zone=settings.zone,
             arq=arq,
             chunk=PLAN_CHUNK,

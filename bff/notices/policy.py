@@ -1,9 +1,10 @@
 """The one place that decides whether a notice may be sent now, later, or not at all.
 
 ``decide(notice, user, now)`` is a pure function of facts (no database, no clock, no I/O): the
-planner, the sweeper and the consent-spending simulation all call this same function with facts
-they loaded or simulated. Checks run in a fixed order and the first that applies wins, so every
-suppressed notice keeps one clear reason (bff/notices/reasons.py):
+planner (``plan_event``, and ``decide_leftovers`` for the PLANNED rows the sweeper finds) and the
+consent-spending simulation call this same function with facts they loaded or simulated. Checks
+run in a fixed order and the first that applies wins, so every suppressed notice keeps one clear
+reason (bff/notices/reasons.py):
 
     EXPIRED → MAIN_SWITCH_OFF → TOPIC_OFF → TEMPLATE_BANNED → ORDER_CANCELLED → SUPERSEDED
     → ANSWERED → NO_UNITS → SAVED_FOR_HIGHER_PRIORITY → WEEKLY_LIMIT → EXPERIMENT_HOLDOUT
@@ -24,10 +25,11 @@ is kept for the more important notices ahead. ``reserve_for_ahead=False`` turns 
 "first come, first served".
 
 The checks up to ANSWERED say whether the notice is still wanted at all (``withdrawal``). The
-sender asks exactly that again, with fresh facts, right before it reserves a unit: a decision
-taken hours ago (deferred by quiet hours, waiting in a retry) must not outlive the facts it was
-taken on. Units, priority and the weekly limit are not asked again there: the reservation itself
-is the fresh unit check, and the promise a queued notice holds was counted when it was queued.
+sender asks exactly that again (through ``planner.withdrawal_before_send``), with fresh facts, right
+before it reserves a unit: a decision taken hours ago (deferred by quiet hours, waiting in a
+retry) must not outlive the facts it was taken on. Units, priority and the weekly limit are not
+asked again there: the reservation itself is the fresh unit check, and the promise a queued
+notice holds was counted when it was queued.
 """
 
 from __future__ import annotations
@@ -39,12 +41,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from bff.catalog.nodes import node_rank, nodes_ahead
 from bff.catalog.topics import NODE_ORDER, Topic, node_topic, topic_info
 from bff.notices.reasons import Reason
 
-# Stock orders skip the production nodes (docs/supply-chain.md): MATERIAL_IN, PRODUCTION_STARTED,
-# QC_PASSED. Made-to-order (and presale) orders go through all of them.
-PRODUCTION_NODE_COUNT = 3
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
 
@@ -265,10 +265,10 @@ def upcoming_for_order(order: OrderFacts) -> list[Upcoming]:
     (stock orders skip the production nodes) and, until it is delivered, the receipt reminder."""
     if not order.open or not order.paid:
         return []
-    first = 0 if order.made_to_order else PRODUCTION_NODE_COUNT
+    latest = NODE_ORDER[order.latest_rank] if order.latest_rank >= 0 else None
     items: list[Upcoming] = []
-    for rank in range(max(first, order.latest_rank + 1), len(NODE_ORDER)):
-        node = NODE_ORDER[rank]
+    for node in nodes_ahead(latest, made_to_order=order.made_to_order):
+        rank = node_rank(node)
         topic = node_topic(node)
         items.append(
             Upcoming(node_key(order.order_no, node), topic, topic_info(topic).priority, order.order_no, rank)

@@ -48,14 +48,12 @@ second call.
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -67,7 +65,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from bff import constants
-from bff.catalog.templates_file import TemplatesFile, load_templates_file, render_data, render_page
+from bff.catalog.templates_file import TemplatesFile, cached_templates_file
+from bff.catalog.templates_render import render_data, render_page
 from bff.consent import ledger as consent_ledger
 from bff.experiments.assignment import with_variant
 from bff.lifecycle import reminders as lifecycle_reminders
@@ -81,9 +80,9 @@ from bff.offers import recheck as offer_recheck
 from bff.runtime.backoff import backoff_delay
 from bff.runtime.logsafe import mask
 from bff.runtime.settings import Settings
-from bff.wechat.client import TemplateRules, UnknownTemplateError, prepare_data, wechat_client_for
+from bff.wechat.client import wechat_client_for
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
-from bff.wechat.keywords import KeywordError
+from bff.wechat.keywords import KeywordError, prepare_data
 
 __all__ = [
     "ASSUMED_SENT",
@@ -100,7 +99,6 @@ __all__ = [
     "send_job_id",
     "sender_for",
     "settle_sending",
-    "templates_file",
 ]
 
 log = logging.getLogger("lvyue.notices.sender")
@@ -147,12 +145,6 @@ async def enqueue_send(
         constants.JOB_SEND_NOTICE, notice_id, _job_id=job_id, _defer_until=defer_until
     )
     return job is not None
-
-
-@functools.lru_cache(maxsize=8)
-def templates_file(path: Path | None) -> TemplatesFile:
-    """The templates file (None: the bundled one), read once per process and path."""
-    return load_templates_file(path)
 
 
 def next_day_at(now: datetime, zone: ZoneInfo, at: str = constants.SEND_DEFER_TOMORROW_AT) -> datetime:
@@ -469,7 +461,7 @@ class NoticeSender:
         template = with_variant(template, notice.values)  # an experiment variant's wording and page
         values = {**notice.values, "open_token": issue_open_token(self.secret, notice.id)}
         try:
-            data = prepare_data(TemplateRules.from_config(template), render_data(template, values))
+            data = prepare_data(template.rules(), render_data(template, values))
             page = render_page(template, values)
         except (KeyError, KeywordError) as exc:
             detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -506,8 +498,8 @@ class NoticeSender:
             )
         except (WeChatAPIError, WeChatTransportError) as exc:
             return await self._call_failed(claim, exc, openid)
-        except (KeywordError, UnknownTemplateError, ValueError) as exc:
-            # Raised by the client before any request: nothing reached WeChat.
+        except ValueError as exc:
+            # Raised by the client before any request (a bad openid or state): nothing reached WeChat.
             return await self._settle(
                 claim, NoticeStatus.FAILED, give_back=True, reason=DATA_BUG, detail=str(exc)
             )
@@ -688,7 +680,7 @@ def sender_for(
     return NoticeSender(
         redis=redis,
         client=wechat_client_for(settings, http, redis),
-        templates=templates_file(settings.templates_file),
+        templates=cached_templates_file(settings.templates_file),
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,
         zone=settings.zone,

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from bff.catalog.nodes import nodes_ahead
 from bff.catalog.templates_file import TemplatesFile
 from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, TopicCategory, node_topic, topic_info
 from bff.notices import policy
@@ -216,7 +217,7 @@ def _generate_order(rng: random.Random, config: SimConfig, order_no: str) -> Sim
     made_to_order = rng.random() < config.made_to_order_p
     at = _EPOCH + timedelta(hours=rng.uniform(0, 24 * config.horizon_days))
     events = [SimEvent(at, order_no, "paid")]
-    nodes = NODE_ORDER if made_to_order else NODE_ORDER[policy.PRODUCTION_NODE_COUNT :]
+    nodes = nodes_ahead(None, made_to_order=made_to_order)
     for node in nodes:
         if node == "OUT_FOR_DELIVERY" and rng.random() < config.slot_p:
             at += timedelta(hours=rng.uniform(1, 12))

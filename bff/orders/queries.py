@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from bff.catalog.topics import NODE_ORDER
+from bff.catalog.nodes import ORDER_NO_MAX_LENGTH, is_made_to_order, node_rank, nodes_ahead
 from bff.models.orders import (
     DeliverySlotOffer,
     Order,
@@ -29,8 +29,6 @@ from bff.models.orders import (
 )
 
 MAX_PAGE_SIZE = 50
-ORDER_NO_MAX_LENGTH = 64  # Order.order_no's column
-PRODUCTION_NODES: tuple[str, ...] = NODE_ORDER[:3]  # stock orders skip these
 
 
 class PageRequestError(ValueError):
@@ -127,8 +125,7 @@ async def items_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderItem]]
 
 
 def _timeline_key(event: OrderNodeEvent) -> tuple[datetime, int, int]:
-    rank = NODE_ORDER.index(event.node) if event.node in NODE_ORDER else -1
-    return event.occurred_at, rank, event.id
+    return event.occurred_at, node_rank(event.node), event.id
 
 
 async def timelines_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderNodeEvent]]:
@@ -193,12 +190,10 @@ def upcoming_nodes(
         return []
     eta = {row.node: row.expected_at for row in expectations}
     reached = {event.node for event in timeline}
-    made_to_order = order.presale or any(n in PRODUCTION_NODES for n in reached | eta.keys())
-    start = NODE_ORDER.index(order.current_node) + 1 if order.current_node in NODE_ORDER else 0
+    made_to_order = is_made_to_order(presale=order.presale, known_nodes=reached | eta.keys())
     return [
         UpcomingNode(node=node, expected_at=eta.get(node))
-        for node in NODE_ORDER[start:]
-        if node not in reached and (made_to_order or node not in PRODUCTION_NODES)
+        for node in nodes_ahead(order.current_node, made_to_order=made_to_order, reached=reached)
     ]
 
 

@@ -7,13 +7,8 @@ rather than moved step by step, so events arriving out of order still land on th
 
 from __future__ import annotations
 
+from bff.catalog.nodes import DELIVERED_NODE, PRODUCTION_NODES, SHIPPING_NODES
 from bff.models.orders import Order, OrderStatus
-
-PRODUCTION_NODES: frozenset[str] = frozenset({"MATERIAL_IN", "PRODUCTION_STARTED", "QC_PASSED"})
-SHIPPING_NODES: frozenset[str] = frozenset(
-    {"OUTBOUND", "TRUNK_TRANSIT", "COURIER_ACCEPTED", "OUT_FOR_DELIVERY"}
-)
-DELIVERED_NODE = "DELIVERED"
 
 
 def derive_status(order: Order, *, receipt_confirmed: bool) -> OrderStatus:

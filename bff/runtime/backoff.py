@@ -1,4 +1,4 @@
-"""Exponential backoff with full jitter, shared by every retrying job."""
+"""Exponential backoff with equal jitter, shared by every retrying job."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ def backoff_delay(
 ) -> float:
     """Seconds to wait before try `attempt + 1` (attempt counts from 1).
 
-    Full jitter (uniform in [0, base * 2**(attempt-1)], capped) spreads retries of many jobs
-    that failed together; `floor` is a minimum the remote asked for (e.g. 60 s for 45011).
+    Equal jitter: uniform in [c/2, c] with c = base * 2**(attempt-1), capped. The jitter spreads
+    retries of many jobs that failed together; the lower half is kept (rather than full jitter's
+    [0, c]) so that a retry never comes right after the failure it answers and the wait still
+    grows with every attempt. `floor` is a minimum the remote asked for (e.g. 60 s for 45011).
     """
     ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
     jittered = (rng or random).uniform(ceiling / 2, ceiling)

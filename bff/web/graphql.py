@@ -20,8 +20,8 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from bff.constants import GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_JSON_DEPTH, GRAPHQL_MAX_LIST_ITEMS
+from bff.demo.seed import DEMO_OPENID
 from bff.runtime.resources import Resources
-from bff.seed import DEMO_OPENID
 from bff.sessions import session_user_id
 from bff.untrusted import find_json_problem
 from bff.web.bodies import BodyTooLarge, read_body, replaying

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bff.constants import SUPPLY_CHAIN_MAX_BODY_BYTES
+from bff.inbound.supply_chain import hand_over, ingest
 from bff.runtime.resources import Resources
-from bff.supply_chain.events import BatchInvalid, parse_batch
-from bff.supply_chain.ingest import hand_over, ingest, payloads_of
+from bff.supply_chain.parsing import BatchInvalid, parse_batch, payloads_of
 from bff.supply_chain.signing import SignatureError, verify
 from bff.web.bodies import BodyTooLarge, read_body
 

@@ -13,9 +13,9 @@ token is dropped from the cache if it is still the cached one, a fresh token is 
 mode and the call is retried once. If normal mode hands back the very token WeChat just refused,
 one ``force_refresh`` is tried, within WeChat's 30 s / 20-a-day rule.
 
-Subscription values are checked before sending: ``thing`` and ``name`` values are shortened by
-``bff.wechat.keywords.shorten`` (the one shortening policy), then every keyword is validated
-against its template's rule; a bad value raises ``KeywordError`` naming template, keyword and rule.
+Subscription values are sent as given: the caller has prepared them once
+(``bff.wechat.keywords.prepare_data`` shortens and validates them against the template's rules,
+as the notice sender does), so the client needs no templates and knows nothing of the file.
 
 The AppSecret, access tokens, session keys and full openids are never logged; httpx's request
 log lines are filtered so that the ``access_token``, ``secret`` and ``js_code`` query values are
@@ -24,25 +24,21 @@ masked.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 
-from bff.catalog.templates_file import TemplateConfig, load_templates_file
 from bff.runtime.logsafe import mask
 from bff.runtime.resources import Resources
 from bff.runtime.settings import Settings
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
-from bff.wechat.keywords import KeywordSpec, parse_template_content, shorten, validate_data
 from bff.wechat.tokens import FetchedToken, ForceRefresh, TokenCache, TokenUnavailableError
 
 __all__ = [
@@ -51,11 +47,7 @@ __all__ = [
     "BeforeRequest",
     "SendResult",
     "Session",
-    "TemplateRules",
-    "UnknownTemplateError",
     "WeChatClient",
-    "prepare_data",
-    "template_rules_from_file",
     "wechat_client",
     "wechat_client_for",
 ]
@@ -108,7 +100,7 @@ if not any(isinstance(f, _RedactSecretsFilter) for f in _httpx_logger.filters):
     _httpx_logger.addFilter(_RedactSecretsFilter())
 
 
-# --- results and template rules -------------------------------------------------------------
+# --- results -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -123,65 +115,10 @@ class Session:
 @dataclass(frozen=True)
 class SendResult:
     """A successful send: WeChat's ``msgid`` (a 64-bit integer kept as its decimal string; None if
-    WeChat gave none) and the keyword values as sent (after shortening)."""
+    WeChat gave none) and the keyword values as sent."""
 
     msgid: str | None
     data: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class TemplateRules:
-    """A template's keywords and enum values: what its data must look like (§2)."""
-
-    template_id: str
-    keywords: tuple[KeywordSpec, ...]
-    enum_values: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-
-    @classmethod
-    def from_content(
-        cls, template_id: str, content: str, enum_values: Mapping[str, Sequence[str]] | None = None
-    ) -> TemplateRules:
-        return cls(
-            template_id=template_id,
-            keywords=tuple(parse_template_content(content)),
-            enum_values=MappingProxyType({k: tuple(v) for k, v in (enum_values or {}).items()}),
-        )
-
-    @classmethod
-    def from_config(cls, template: TemplateConfig) -> TemplateRules:
-        return cls.from_content(template.template_id, template.content, template.enum_values)
-
-
-class UnknownTemplateError(ValueError):
-    """A send for a template whose keyword rules the client does not have (not in the file)."""
-
-    def __init__(self, template_id: str) -> None:
-        super().__init__(
-            f"template {template_id}: not in the templates file, so its keyword rules are unknown; "
-            "the client refuses to send it unchecked"
-        )
-        self.template_id = template_id
-
-
-def prepare_data(rules: TemplateRules, values: Mapping[str, str]) -> dict[str, str]:
-    """The template's keyword values ready to send: ``thing``/``name`` shortened by the one policy
-    (``keywords.shorten``), then all validated. Keys the template does not have are dropped.
-    Raises KeywordError naming the template, the keyword and the rule."""
-    prepared: dict[str, str] = {}
-    for spec in rules.keywords:
-        if spec.code not in values:
-            continue  # validate_data reports it as missing
-        value = values[spec.code]
-        prepared[spec.code] = shorten(spec.kind, value) if isinstance(value, str) else value
-    validate_data(rules.template_id, rules.keywords, prepared, rules.enum_values)
-    return prepared
-
-
-@functools.lru_cache(maxsize=8)
-def template_rules_from_file(path: Path | None) -> Mapping[str, TemplateRules]:
-    """template id → rules, from a templates file (None: the bundled one); read once per path."""
-    file = load_templates_file(path)
-    return MappingProxyType({t.template_id: TemplateRules.from_config(t) for t in file.templates})
 
 
 # --- transport --------------------------------------------------------------------------------
@@ -225,7 +162,6 @@ class WeChatClient:
         appid: str,
         secret: str,
         api_base: str,
-        templates: Mapping[str, TemplateRules] | None = None,
         token_cache: TokenCache | None = None,
     ) -> None:
         if not appid or not secret:
@@ -234,7 +170,6 @@ class WeChatClient:
         self._appid = appid
         self._secret = secret
         self._api_base = api_base.rstrip("/")
-        self._templates: Mapping[str, TemplateRules] = templates if templates is not None else {}
         self.tokens = token_cache or TokenCache(redis, appid)
 
     def __repr__(self) -> str:
@@ -405,12 +340,6 @@ class WeChatClient:
             unionid=unionid if isinstance(unionid, str) and unionid else None,
         )
 
-    def rules_for(self, template_id: str) -> TemplateRules:
-        rules = self._templates.get(template_id)
-        if rules is None:
-            raise UnknownTemplateError(template_id)
-        return rules
-
     async def send_subscribe_message(
         self,
         *,
@@ -422,8 +351,8 @@ class WeChatClient:
         lang: str = "zh_CN",
         before_send: BeforeRequest | None = None,
     ) -> SendResult:
-        """subscribeMessage.send (§1). Values are shortened and validated first (KeywordError,
-        UnknownTemplateError and ValueError are raised before any request).
+        """subscribeMessage.send (§1). ``data`` goes out as given: the caller has prepared it
+        (``keywords.prepare_data``). A bad openid, state or lang raises ValueError before any request.
 
         ``before_send`` is awaited once the access token is at hand, right before the send request
         is written (and again before the one retry after a token refresh): whatever fails or is
@@ -438,7 +367,7 @@ class WeChatClient:
             )
         if lang not in LANGS:
             raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
-        values = prepare_data(self.rules_for(template_id), data)
+        values = dict(data)
         body: dict[str, Any] = {
             "touser": openid,
             "template_id": template_id,
@@ -486,14 +415,13 @@ class WeChatClient:
 
 
 def wechat_client_for(settings: Settings, http: httpx.AsyncClient, redis: Redis) -> WeChatClient:
-    """A client for the configured account, checking sends against the templates file."""
+    """A client for the configured account."""
     return WeChatClient(
         http,
         redis,
         appid=settings.wechat_appid,
         secret=settings.wechat_secret,
         api_base=settings.wechat_api_base,
-        templates=template_rules_from_file(settings.templates_file),
     )
 
 

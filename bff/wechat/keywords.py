@@ -2,7 +2,10 @@
 
 Facts from wechat-platform.md §2 (rules per keyword kind) and §8.1 (template ``content``).
 
-Validation follows the doc's "suggested validators" so that the client and the sandbox agree:
+``prepare_data`` is where a send's values are shortened and validated, once, before the notice
+sender hands them to the client (which sends them as given).
+
+Validation follows the doc's "suggested validators" so that the BFF and the sandbox agree:
 characters are Unicode code points, empty (or blank) values and control characters are refused
 for every kind, and each kind has its own length and content rule. Two deliberate departures:
 
@@ -29,18 +32,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 __all__ = [
     "ELLIPSIS",
     "KINDS",
     "KeywordError",
     "KeywordSpec",
+    "TemplateRules",
     "canonical_kind",
     "clean_text",
     "keyword_rule_violation",
     "length_limit",
     "parse_template_content",
+    "prepare_data",
     "shorten",
     "validate_data",
 ]
@@ -324,3 +330,36 @@ def shorten(kind: str, value: str) -> str:
     if len(text) <= limit:
         return text
     return text[: _safe_cut(text, limit - 1)] + ELLIPSIS
+
+
+@dataclass(frozen=True)
+class TemplateRules:
+    """A template's keywords and enum values: what its data must look like (§2)."""
+
+    template_id: str
+    keywords: tuple[KeywordSpec, ...]
+    enum_values: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def from_content(
+        cls, template_id: str, content: str, enum_values: Mapping[str, Sequence[str]] | None = None
+    ) -> TemplateRules:
+        return cls(
+            template_id=template_id,
+            keywords=tuple(parse_template_content(content)),
+            enum_values=MappingProxyType({k: tuple(v) for k, v in (enum_values or {}).items()}),
+        )
+
+
+def prepare_data(rules: TemplateRules, values: Mapping[str, str]) -> dict[str, str]:
+    """The template's keyword values ready to send: ``thing``/``name`` shortened by the one policy
+    (``shorten``), then all validated. Keys the template does not have are dropped.
+    Raises KeywordError naming the template, the keyword and the rule."""
+    prepared: dict[str, str] = {}
+    for spec in rules.keywords:
+        if spec.code not in values:
+            continue  # validate_data reports it as missing
+        value = values[spec.code]
+        prepared[spec.code] = shorten(spec.kind, value) if isinstance(value, str) else value
+    validate_data(rules.template_id, rules.keywords, prepared, rules.enum_values)
+    return prepared

@@ -4,27 +4,18 @@ DismissReplenishment). Times are ISO 8601 in the business time zone, like the or
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
 from bff.lifecycle.queries import LifecycleView, MaintenanceView, OfferView, OwnedView, ReplenishmentView
 from bff.lifecycle.stages import Stage
 from bff.models.lifecycle import Replenishment, ReplenishmentStatus
+from bff.offers.rules import OfferKind
 from schema.errors import UserError
 
 strawberry.enum(ReplenishmentStatus, name="ReplenishmentStatus")
 strawberry.enum(Stage, name="LifecycleStage")
-
-
-@strawberry.enum
-class OfferKind(Enum):
-    UPGRADE = "UPGRADE"
-    TRADE_IN = "TRADE_IN"
-    WIN_BACK = "WIN_BACK"
-    MEMBER_DAY = "MEMBER_DAY"
-    BIRTHDAY = "BIRTHDAY"
-    POINTS_EXPIRY = "POINTS_EXPIRY"
+strawberry.enum(OfferKind, name="OfferKind")
 
 
 def iso(value: datetime, zone: object) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
+from bff.catalog.templates_file import templates_of
 from bff.models.notices import Notice
 from bff.notices.queries import OrderKey, notices_by_order
-from bff.notices.sender import templates_file
 from schema.context import Info
 
 
@@ -22,5 +22,5 @@ def by_order(info: Info) -> DataLoader[OrderKey, list[Notice]]:
 
 def template_title(info: Info, template_id: str) -> str:
     """The template's title from the templates file (its id when the file no longer has it)."""
-    template = templates_file(info.context.resources.settings.templates_file).by_id(template_id)
+    template = templates_of(info.context.resources.settings).by_id(template_id)
     return template.title if template is not None else template_id

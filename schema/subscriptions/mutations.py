@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import strawberry
 
-from bff.consent.center import subscription_center, templates_of
+from bff.catalog.templates_file import templates_of
+from bff.consent.center import subscription_center
 from bff.consent.preferences import (
     UNSET,
     FieldProblem,
@@ -14,8 +15,8 @@ from bff.consent.preferences import (
     update_preferences,
 )
 from bff.consent.reports import ResultItem, SubscribeReport, report_subscribe_result
-from schema.context import Info
-from schema.errors import UserError
+from schema.context import Info, as_viewer
+from schema.errors import UNAUTHENTICATED, UserError
 from schema.subscriptions.types import (
     PreferencesInput,
     ReportSubscribeResultPayload,
@@ -23,8 +24,6 @@ from schema.subscriptions.types import (
     SubscriptionCenterType,
     UpdatePreferencesPayload,
 )
-
-UNAUTHENTICATED = UserError(code="UNAUTHENTICATED", field=None, message="sign in first")
 
 
 def user_errors(problems: Sequence[FieldProblem]) -> list[UserError]:
@@ -43,26 +42,25 @@ class SubscriptionMutations:
         self, info: Info, input: SubscribeResultInput
     ) -> ReportSubscribeResultPayload:
         """What wx.requestSubscribeMessage answered for a subscribeRequest."""
-        viewer_id = info.context.viewer_id
-        if viewer_id is None:
-            return ReportSubscribeResultPayload(center=None, user_errors=[UNAUTHENTICATED])
         report = SubscribeReport(
             request_id=input.request_id,
             results=[ResultItem(template_id=item.template_id, status=item.status) for item in input.results],
             main_switch=input.main_switch,
             always_keep=list(input.always_keep or ()),
         )
-        problems = await report_subscribe_result(viewer_id, report)
-        if problems:
-            return ReportSubscribeResultPayload(center=None, user_errors=user_errors(problems))
-        return ReportSubscribeResultPayload(center=await _center(info, viewer_id), user_errors=[])
+
+        async def record(viewer_id: int) -> ReportSubscribeResultPayload:
+            problems = await report_subscribe_result(viewer_id, report)
+            if problems:
+                return ReportSubscribeResultPayload(center=None, user_errors=user_errors(problems))
+            return ReportSubscribeResultPayload(center=await _center(info, viewer_id), user_errors=[])
+
+        signed_out = ReportSubscribeResultPayload(center=None, user_errors=[UNAUTHENTICATED])
+        return await as_viewer(info, record, signed_out=signed_out)
 
     @strawberry.mutation
     async def update_preferences(self, info: Info, input: PreferencesInput) -> UpdatePreferencesPayload:
         """Change topic switches, quiet hours and the weekly limit (all or nothing)."""
-        viewer_id = info.context.viewer_id
-        if viewer_id is None:
-            return UpdatePreferencesPayload(center=None, user_errors=[UNAUTHENTICATED])
         quiet = input.quiet_hours
         update = PreferencesUpdate(
             topics=[TopicSwitch(key=t.key, enabled=t.enabled) for t in input.topics]
@@ -73,7 +71,12 @@ class SubscriptionMutations:
             else (QuietHours(start=quiet.start, end=quiet.end) if quiet is not None else None),
             weekly_limit=input.weekly_limit,
         )
-        _, problems = await update_preferences(viewer_id, update)
-        if problems:
-            return UpdatePreferencesPayload(center=None, user_errors=user_errors(problems))
-        return UpdatePreferencesPayload(center=await _center(info, viewer_id), user_errors=[])
+
+        async def update_for(viewer_id: int) -> UpdatePreferencesPayload:
+            _, problems = await update_preferences(viewer_id, update)
+            if problems:
+                return UpdatePreferencesPayload(center=None, user_errors=user_errors(problems))
+            return UpdatePreferencesPayload(center=await _center(info, viewer_id), user_errors=[])
+
+        signed_out = UpdatePreferencesPayload(center=None, user_errors=[UNAUTHENTICATED])
+        return await as_viewer(info, update_for, signed_out=signed_out)

@@ -22,6 +22,7 @@ from bff.consent.requests import (
     order_outlook,
     subscribe_request,
 )
+from bff.inbound.supply_chain import ingest_body
 from bff.models import (
     DeliverySlotOffer,
     Order,
@@ -34,7 +35,6 @@ from bff.models import (
     WeChatStatus,
 )
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BUNDLED = load_templates_file()

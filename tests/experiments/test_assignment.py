@@ -11,7 +11,8 @@ import pytest
 from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
-from bff.catalog.templates_file import load_templates_file, render_data, render_page
+from bff.catalog.templates_file import load_templates_file
+from bff.catalog.templates_render import render_data, render_page
 from bff.catalog.topics import Topic
 from bff.consent import ledger
 from bff.experiments.assignment import assign_variant, variant_values, with_variant
@@ -21,7 +22,7 @@ from bff.models.consent import ConsentLedger
 from bff.notices.planner import NoticeContext, NoticeDraft, decide_notices, plan_drafts
 from bff.notices.reasons import Reason
 from bff.runtime.settings import Settings
-from bff.wechat.client import TemplateRules, prepare_data
+from bff.wechat.keywords import prepare_data
 from tests.notices.send_fixtures import FakeClient, make_notice, make_sender, make_user
 from tests.querycount import count_queries
 
@@ -90,7 +91,7 @@ def test_a_variants_wording_and_page_are_what_the_send_renders_and_pass_wechats_
 
     # when the send renders it
     worded = with_variant(template, values)
-    data = prepare_data(TemplateRules.from_config(worded), render_data(worded, values))
+    data = prepare_data(worded.rules(), render_data(worded, values))
 
     # then the tip is the variant's, the other keywords the template's, and the page the variant's
     assert data["thing3"] == "库存告急，今天下单明天到"
@@ -271,7 +272,8 @@ async def test_two_workers_deciding_the_same_notices_at_once_assign_each_once(db
         )
 
     # when two planning runs (a replayed job) decide them at the same time
-    first, second = await Notice.all(), await Notice.all()
+    # (read in opposite orders, as two runs may well do)
+    first, second = await Notice.all().order_by("id"), await Notice.all().order_by("-id")
     await asyncio.gather(
         decide_notices(first, ctx, now=DAY.astimezone(UTC)),
         decide_notices(second, ctx, now=DAY.astimezone(UTC)),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from bff.inbound.supply_chain import ingest_body
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=CST)

@@ -11,10 +11,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bff.catalog.templates_file import cached_templates_file
 from bff.catalog.topics import Topic, topic_info
 from bff.consent import ledger
 from bff.models import Notice, NoticeStatus, User
-from bff.notices.sender import NoticeSender, SendClient, SendPolicy, templates_file
+from bff.notices.sender import NoticeSender, SendClient, SendPolicy
 from bff.runtime.settings import Settings
 
 ORDER_PROGRESS = "tmpl-order-progress-0001"
@@ -142,7 +143,7 @@ def make_sender(
     return cls(
         redis=redis,
         client=client,
-        templates=templates_file(settings.templates_file),
+        templates=cached_templates_file(settings.templates_file),
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,
         zone=settings.zone,

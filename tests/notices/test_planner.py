@@ -19,13 +19,13 @@ from bff.catalog.templates_file import TemplatesFile, load_templates_file, loads
 from bff.catalog.topics import TOPICS, Topic, TopicCategory
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, TopicSwitch, set_main_switch, update_preferences
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.facts import load_user_facts
 from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, plan_drafts, plan_event, reconsider
 from bff.notices.reasons import Reason
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.conftest import WorkerFactory
 from tests.notices.send_fixtures import FakeClient, make_sender
 from tests.querycount import count_queries

@@ -19,6 +19,7 @@ from bff.catalog.templates_file import load_templates_file
 from bff.catalog.topics import Topic
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, TopicSwitch, set_main_switch, update_preferences
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Notice, NoticeStatus, User
 from bff.notices.planner import NoticeContext, plan_event
 from bff.notices.reasons import Reason
@@ -26,7 +27,6 @@ from bff.notices.sender import NoticeSender
 from bff.orders.decisions import choose_delivery_slot, confirm_receipt, resolve_exception
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from bff.wechat.errors import WeChatTransportError
 from tests.notices.send_fixtures import FakeClient, make_sender
 

@@ -8,6 +8,7 @@ from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
 from bff.consent import ledger
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Notice, NoticeStatus
 from bff.notices.planner import plan_drafts
 from bff.offers.recheck import OFFER_ENDED, ended_offer, parse_offer_key
@@ -15,7 +16,6 @@ from bff.offers.scan import offer_draft
 from bff.offers.store import offers_of
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.notices.send_fixtures import FakeClient, make_sender
 from tests.offers.world import MEMBER_TEMPLATE, SHANGHAI, context, member
 

@@ -14,6 +14,7 @@ from bff.catalog.templates_file import loads_templates_file
 from bff.catalog.topics import Topic
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, update_preferences
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Notice, NoticeStatus, Sku, User
 from bff.notices.planner import PlanReport, decide_notices, plan_drafts, plan_event
 from bff.notices.reasons import Reason
@@ -21,7 +22,6 @@ from bff.offers import scan as scan_module
 from bff.offers.rules import OwnedStage, UserLifecycle
 from bff.offers.scan import run_full_pass, scan_offers
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.offers.world import (
     MEMBER_TEMPLATE,
     OFFER_TEMPLATE,

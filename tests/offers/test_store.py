@@ -8,11 +8,11 @@ from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
 from bff import constants
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Sku
 from bff.offers import store
 from bff.offers.rules import OfferKind, OwnedStage, Recommendation, UserLifecycle
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tasks.worker import WorkerSettings
 from tests.offers.world import SHANGHAI, FixedLifecycle, member, openid
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Order, OrderStatus, User
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)  # when the orders were placed
 SLOTS: tuple[tuple[str, str], ...] = (("SLOT-AM", "明天上午 9:00-12:00"), ("SLOT-PM", "明天下午 14:00-18:00"))

@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
 from bff import constants
+from bff.inbound.supply_chain import ingest_body
 from bff.models import (
     CommandType,
     DecidedBy,
@@ -21,7 +22,6 @@ from bff.models import (
 from bff.orders.deadlines import apply_deadline_defaults, apply_exception_defaults
 from bff.orders.decisions import DecisionError, DecisionErrorCode, choose_delivery_slot, resolve_exception
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tasks.deadlines import apply_deadline_defaults as apply_deadline_defaults_job
 from tests.orders.scenarios import (
     T0,

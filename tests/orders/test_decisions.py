@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tortoise.context import TortoiseContext
 
+from bff.inbound.supply_chain import ingest_body
 from bff.models import (
     CommandStatus,
     CommandType,
@@ -31,7 +32,6 @@ from bff.orders.decisions import (
     resolve_exception,
 )
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.orders.scenarios import (
     T0,
     in_hours,

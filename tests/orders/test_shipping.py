@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Order, ShippingUpload, ShippingUploadStatus
 from bff.orders.shipping import (
     UploadPolicy,
@@ -17,7 +18,6 @@ from bff.orders.shipping import (
     upload,
 )
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.wechat.client_harness import running_sandbox
 
 OPENID = "oSHIP_orders_0000000000001"

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from tortoise.context import TortoiseContext
 
+from bff.demo import orders as demo
+from bff.demo.seed import seed
 from bff.models import DeliverySlotOffer, Order, OrderException, OrderNodeEvent, OrderStatus
-from bff.orders import demo
 from bff.runtime.settings import Settings
-from bff.seed import seed
 from tests.test_processes import ROOT, free_port, start
 
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
+from bff.inbound.supply_chain import Plan, ingest_body
 from bff.models import Order, OrderException, OrderExceptionLink, OrderStatus, User
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import Plan, ingest_body
 from bff.supply_chain.scope import iter_affected_orders
 from bff.supply_chain.sql import render
 from tests.querycount import count_queries

@@ -16,11 +16,11 @@ from bff import constants
 from bff.catalog.topics import Topic
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, update_preferences
+from bff.inbound.supply_chain import hand_over, ingest_body
 from bff.models import Notice, NoticeStatus, User
 from bff.notices import planner
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import hand_over, ingest_body
 from tasks.notices import plan_notices_for_event
 from tasks.worker import FUNCTIONS
 from tests.conftest import WorkerFactory

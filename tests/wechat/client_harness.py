@@ -18,7 +18,7 @@ import httpx
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from bff.wechat.client import TemplateRules, WeChatClient, template_rules_from_file
+from bff.wechat.client import WeChatClient
 from bff.wechat.tokens import TokenCache
 from wxsandbox import defaults
 from wxsandbox.app import create_sandbox_app
@@ -65,7 +65,6 @@ class SandboxHarness:
         *,
         appid: str = defaults.APPID,
         secret: str = defaults.SECRET,
-        templates: dict[str, TemplateRules] | None = None,
         http: httpx.AsyncClient | None = None,
         token_cache: TokenCache | None = None,
     ) -> WeChatClient:
@@ -75,7 +74,6 @@ class SandboxHarness:
             appid=appid,
             secret=secret,
             api_base=SANDBOX_BASE,
-            templates=templates if templates is not None else dict(template_rules_from_file(None)),
             token_cache=token_cache,
         )
 

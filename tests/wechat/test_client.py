@@ -18,16 +18,10 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from bff.wechat.client import (
-    SendResult,
-    TemplateRules,
-    UnknownTemplateError,
-    WeChatClient,
-    prepare_data,
-    template_rules_from_file,
-)
+from bff.catalog.templates_file import load_templates_file
+from bff.wechat.client import SendResult, WeChatClient
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
-from bff.wechat.keywords import ELLIPSIS, KeywordError
+from bff.wechat.keywords import ELLIPSIS, prepare_data
 from tests.wechat.client_harness import (
     PROGRESS,
     PROGRESS_VALUES,
@@ -104,14 +98,17 @@ async def test_send_body_is_utf8_json_without_escapes(arq_pool: ArqRedis) -> Non
     assert result.msgid == "9223372036854775807"
 
 
-async def test_long_thing_is_shortened_with_an_ellipsis_before_sending(arq_pool: ArqRedis) -> None:
+async def test_prepared_data_is_accepted_and_shown_as_prepared(arq_pool: ArqRedis) -> None:
     async with running_sandbox() as sb:
-        # given a note longer than the 20 characters a thing allows
+        # given a note longer than a thing allows, prepared for sending by the one policy
         await subscribed_user(sb)
         note = "包裹已从杭州仓发出，预计明天下午送达您填写的收货地址"
+        template = load_templates_file().by_id(PROGRESS)
+        assert template is not None
+        data = prepare_data(template.rules(), {**PROGRESS_VALUES, "thing4": note})
 
         # when
-        result = await send_progress(sb.client(arq_pool), data={**PROGRESS_VALUES, "thing4": note})
+        result = await send_progress(sb.client(arq_pool), data=data)
 
         # then WeChat accepted it, and the user sees 19 characters and an ellipsis
         [message] = await sb.inbox(OPENID)
@@ -119,36 +116,20 @@ async def test_long_thing_is_shortened_with_an_ellipsis_before_sending(arq_pool:
         assert result.data["thing4"] == note[:19] + ELLIPSIS
 
 
-async def test_a_value_that_breaks_its_rule_is_refused_before_any_request(arq_pool: ArqRedis) -> None:
+async def test_data_goes_out_as_given_and_wechat_judges_it(arq_pool: ArqRedis) -> None:
     async with running_sandbox() as sb:
+        # given a user with a unit, and data nobody prepared (a thing too long for WeChat)
         await subscribed_user(sb)
-        client = sb.client(arq_pool)
+        note = "包裹已从杭州仓发出，预计明天下午送达您填写的收货地址"
 
-        # when a phrase (Chinese only, at most 5) carries Latin letters
-        with pytest.raises(KeywordError) as caught:
-            await send_progress(client, data={**PROGRESS_VALUES, "phrase2": "ship"})
+        # when the client sends it
+        with pytest.raises(WeChatAPIError) as caught:
+            await send_progress(sb.client(arq_pool), data={**PROGRESS_VALUES, "thing4": note})
 
-        # then the error names the template, the keyword and the rule, and WeChat saw nothing
-        assert caught.value.template_id == PROGRESS
-        assert caught.value.keyword == "phrase2"
-        assert "Chinese" in str(caught.value)
-        assert (await sb.stats())["sends_by_errcode"] == {}
+        # then it went out unchanged (the client validates nothing) and WeChat refused it as data
+        assert caught.value.action is Action.DATA_BUG
+        assert (await sb.stats())["sends_by_errcode"] == {str(caught.value.errcode): 1}
         assert await sb.inbox() == []
-
-
-async def test_a_missing_keyword_is_refused_before_any_request(arq_pool: ArqRedis) -> None:
-    async with running_sandbox() as sb:
-        values = {k: v for k, v in PROGRESS_VALUES.items() if k != "time3"}
-        with pytest.raises(KeywordError, match=r"template tmpl-order-progress-0001 keyword time3: missing"):
-            await send_progress(sb.client(arq_pool), data=values)
-        assert (await sb.stats())["sends_by_errcode"] == {}
-
-
-async def test_a_template_without_known_rules_is_not_sent(arq_pool: ArqRedis) -> None:
-    async with running_sandbox() as sb:
-        with pytest.raises(UnknownTemplateError, match="TPL_UNKNOWN"):
-            await send_progress(sb.client(arq_pool), template_id="TPL_UNKNOWN")
-        assert (await sb.stats())["sends_by_errcode"] == {}
 
 
 @pytest.mark.parametrize(("field", "value"), [("miniprogram_state", "release"), ("lang", "fr_FR")])
@@ -156,17 +137,6 @@ async def test_unknown_state_or_lang_is_refused(arq_pool: ArqRedis, field: str, 
     async with running_sandbox() as sb:
         with pytest.raises(ValueError, match=field):
             await send_progress(sb.client(arq_pool), **{field: value})
-
-
-def test_prepare_data_shortens_names_and_drops_unknown_keys() -> None:
-    # given a template with a name keyword
-    rules = TemplateRules.from_content("T", "收件人:{{name1.DATA}}\n金额:{{amount2.DATA}}\n")
-
-    # when
-    prepared = prepare_data(rules, {"name1": "欧阳娜娜娜娜娜娜娜娜娜", "amount2": "¥99.00", "thing9": "x"})
-
-    # then the Chinese name is cut to 10 characters, others untouched, strangers dropped
-    assert prepared == {"name1": "欧阳娜娜娜娜娜娜娜" + ELLIPSIS, "amount2": "¥99.00"}
 
 
 # --- §11: RETRY -------------------------------------------------------------------------------
@@ -378,11 +348,7 @@ async def test_template_wechat_does_not_have_is_a_template_bug(arq_pool: ArqRedi
     async with running_sandbox() as sb:
         # given a template in our file that was deleted on WeChat
         await subscribed_user(sb)
-        rules = {
-            **template_rules_from_file(None),
-            "TPL_DELETED": TemplateRules.from_content("TPL_DELETED", "备注:{{thing1.DATA}}\n"),
-        }
-        client = sb.client(arq_pool, templates=rules)
+        client = sb.client(arq_pool)
         with pytest.raises(WeChatAPIError) as caught:
             await send_progress(client, template_id="TPL_DELETED", data={"thing1": "你好"})
         assert (caught.value.errcode, caught.value.action) == (40037, Action.TEMPLATE_BUG)
@@ -409,12 +375,7 @@ async def test_template_drift_is_caught_by_wechat_as_a_data_bug(arq_pool: ArqRed
     async with running_sandbox() as sb:
         # given our file thinks the template's fourth keyword is thing5 while WeChat has thing4
         await subscribed_user(sb)
-        drifted = TemplateRules.from_content(
-            PROGRESS,
-            "订单编号:{{character_string1.DATA}}\n订单状态:{{phrase2.DATA}}\n"
-            "更新时间:{{time3.DATA}}\n备注:{{thing5.DATA}}\n",
-        )
-        client = sb.client(arq_pool, templates={PROGRESS: drifted})
+        client = sb.client(arq_pool)
         values = {**{k: v for k, v in PROGRESS_VALUES.items() if k != "thing4"}, "thing5": "备注"}
 
         # when
@@ -562,7 +523,7 @@ async def test_get_templates_lists_the_accounts_templates(arq_pool: ArqRedis) ->
         templates = await sb.client(arq_pool).get_templates()
         ids = {t["priTmplId"] for t in templates}
         assert PROGRESS in ids
-        assert ids == set(template_rules_from_file(None))
+        assert ids == {template.template_id for template in load_templates_file().templates}
 
 
 # --- log hygiene ------------------------------------------------------------------------------
@@ -603,7 +564,6 @@ def stub_client(handler: Callable[[httpx.Request], httpx.Response], redis: ArqRe
         appid=defaults.APPID,
         secret=defaults.SECRET,
         api_base="http://wechat.test",
-        templates=dict(template_rules_from_file(None)),
     )
 
 

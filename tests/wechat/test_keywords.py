@@ -13,11 +13,13 @@ from bff.wechat.keywords import (
     KINDS,
     KeywordError,
     KeywordSpec,
+    TemplateRules,
     canonical_kind,
     clean_text,
     keyword_rule_violation,
     length_limit,
     parse_template_content,
+    prepare_data,
     shorten,
     validate_data,
 )
@@ -518,3 +520,56 @@ def test_content_built_from_specs_parses_back(entries: list[tuple[str, str]]) ->
     content = "".join(f"{spec.label}:{{{{{spec.code}.DATA}}}}\n" for spec in specs)
     # when / then
     assert parse_template_content(content) == specs
+
+
+# --- prepare_data: the one place a send's values are shortened and validated ---------------------
+
+PROGRESS_RULES = TemplateRules.from_content(
+    "tmpl-order-progress-0001",
+    "订单编号:{{character_string1.DATA}}\n订单状态:{{phrase2.DATA}}\n更新时间:{{time3.DATA}}\n备注:{{thing4.DATA}}\n",
+)
+PROGRESS_VALUES = {
+    "character_string1": "SO20261120000001",
+    "phrase2": "已出库",
+    "time3": "2026年11月20日 09:30",
+    "thing4": "杭州仓已发出",
+}
+
+
+def test_prepare_data_shortens_a_long_thing_with_an_ellipsis() -> None:
+    # given a note longer than the 20 characters a thing allows
+    note = "包裹已从杭州仓发出，预计明天下午送达您填写的收货地址"
+
+    # when
+    prepared = prepare_data(PROGRESS_RULES, {**PROGRESS_VALUES, "thing4": note})
+
+    # then the user will see 19 characters and an ellipsis, the other values as they were
+    assert prepared == {**PROGRESS_VALUES, "thing4": note[:19] + ELLIPSIS}
+
+
+def test_prepare_data_refuses_a_value_that_breaks_its_rule() -> None:
+    # when a phrase (Chinese only, at most 5) carries Latin letters
+    with pytest.raises(KeywordError) as caught:
+        prepare_data(PROGRESS_RULES, {**PROGRESS_VALUES, "phrase2": "ship"})
+
+    # then the error names the template, the keyword and the rule
+    assert caught.value.template_id == "tmpl-order-progress-0001"
+    assert caught.value.keyword == "phrase2"
+    assert "Chinese" in str(caught.value)
+
+
+def test_prepare_data_refuses_a_missing_keyword() -> None:
+    values = {k: v for k, v in PROGRESS_VALUES.items() if k != "time3"}
+    with pytest.raises(KeywordError, match=r"template tmpl-order-progress-0001 keyword time3: missing"):
+        prepare_data(PROGRESS_RULES, values)
+
+
+def test_prepare_data_shortens_names_and_drops_unknown_keys() -> None:
+    # given a template with a name keyword
+    rules = TemplateRules.from_content("T", "收件人:{{name1.DATA}}\n金额:{{amount2.DATA}}\n")
+
+    # when
+    prepared = prepare_data(rules, {"name1": "欧阳娜娜娜娜娜娜娜娜娜", "amount2": "¥99.00", "thing9": "x"})
+
+    # then the Chinese name is cut to 10 characters, others untouched, strangers dropped
+    assert prepared == {"name1": "欧阳娜娜娜娜娜娜娜" + ELLIPSIS, "amount2": "¥99.00"}

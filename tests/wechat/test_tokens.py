@@ -18,7 +18,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from bff import constants
-from bff.wechat.client import WeChatClient, template_rules_from_file
+from bff.wechat.client import WeChatClient
 from bff.wechat.errors import Action, WeChatAPIError, WeChatTransportError
 from bff.wechat.tokens import FetchedToken, ForceRefresh, TokenCache, TokenUnavailableError, cache_ttl_s
 from tests.wechat.client_harness import PROGRESS, PROGRESS_VALUES, running_sandbox
@@ -218,7 +218,6 @@ def stub_client(wechat: Callable[[httpx.Request], httpx.Response], redis: ArqRed
         appid=defaults.APPID,
         secret=defaults.SECRET,
         api_base="http://wechat.test",
-        templates=dict(template_rules_from_file(None)),
     )
 
 

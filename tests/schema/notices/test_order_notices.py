@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bff.catalog.topics import Topic
+from bff.inbound.supply_chain import ingest_body
 from bff.models import Notice, NoticeStatus
 from bff.runtime.resources import Resources
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.conftest import graphql
 from tests.notices.send_fixtures import make_notice, make_user
 from tests.schema.notices.test_record_notice_open import session

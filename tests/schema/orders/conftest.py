@@ -10,11 +10,11 @@ import httpx
 import pytest
 from tortoise.context import TortoiseContext
 
+from bff.inbound.supply_chain import ingest_body
 from bff.models import User
 from bff.runtime.resources import Resources
 from bff.sessions import issue_session_token
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 from tests.conftest import graphql
 
 CST = timezone(timedelta(hours=8))

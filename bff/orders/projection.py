@@ -1,36 +1,26 @@
-"""Supply-chain events into the database: stored as they came, then applied to the orders.
+"""Supply-chain events applied to the order projection, inside the ingest transaction.
 
-`ingest(events, payloads)` stores a parsed batch and applies it in one transaction:
+New events are applied to `orders` and what hangs off them (timeline, ETAs, slots, exceptions,
+presale, status), and to the reference data (SKUs, members). Times compare by `occurred_at`, so
+late and out-of-order events land where they belong and an older node never replaces a newer
+current node. An event for an order not seen yet is kept (`PendingEvent`) and applied when its
+`order.placed` arrives. Events a user should hear about are collected as `Plan`s; nothing is
+sent from here.
 
-- each event is inserted into `supply_chain_events` with `INSERT … ON CONFLICT (event_id) DO
-  NOTHING`, so an event seen before (a sender's retry, or a concurrent request carrying the
-  same event) is counted as a duplicate and changes nothing;
-- new events are applied to the order projection (`orders`, timeline, ETAs, slots, exceptions,
-  presale, status). Times compare by `occurred_at`, so late and out-of-order events land where
-  they belong and an older node never replaces a newer current node;
-- an event for an order not seen yet is kept (`PendingEvent`) and applied when its
-  `order.placed` arrives;
-- events a user should hear about are returned as `Plan`s; `hand_over` enqueues one planning
-  job per plan after the commit (`plan:<event row id>` as arq job id, so a retry never plans
-  twice). Nothing is sent from here.
+What a delivery means beyond the order (the lifecycle tab's owned products) is not the orders'
+business: the caller passes it in as `on_delivered` (bff.inbound.supply_chain).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
-from bff import constants
-from bff.catalog.topics import NODE_ORDER
-from bff.lifecycle.projection import project_delivery
+from bff.catalog.nodes import DELIVERED_NODE, node_rank
 from bff.models.orders import (
     DeliverySlotOffer,
     Order,
@@ -45,153 +35,29 @@ from bff.models.orders import (
 )
 from bff.models.users import User
 from bff.orders import shipping
-from bff.orders.status import DELIVERED_NODE, derive_status, is_open
+from bff.orders.status import derive_status, is_open
 from bff.supply_chain import events as ev
+from bff.supply_chain.parsing import reparse
 from bff.supply_chain.scope import Scope, link_scoped_orders
 from bff.supply_chain.sql import db_time, render
+from bff.supply_chain.store import Plan, order_no_of
 
 log = logging.getLogger("lvyue.supply_chain")
 
 # Orders an exception given by orderNos no longer concerns.
 _CLOSED_FOR_EXCEPTIONS = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
 
-
-@dataclass(frozen=True)
-class Plan:
-    """A planning job to hand to the worker: the stored event, and (for an exception applied to
-    one more order after the fact) the order it now concerns."""
-
-    event_row_id: int
-    order_id: int | None = None
-
-    @property
-    def job_id(self) -> str:
-        suffix = "" if self.order_id is None else f":{self.order_id}"
-        return f"{constants.PLAN_JOB_ID_PREFIX}{self.event_row_id}{suffix}"
+# Runs when an order's DELIVERED node is applied (in the transaction, the order row locked).
+OnDelivered = Callable[[Order, datetime], Awaitable[object]]
 
 
-@dataclass
-class IngestResult:
-    accepted: int  # events stored now
-    duplicates: int  # events whose eventId was already stored (acknowledged, not re-applied)
-    plans: list[Plan] = field(default_factory=list)
-
-
-def payloads_of(body: bytes) -> list[dict[str, Any]]:
-    """The events of a body that `parse_batch` accepted, as JSON objects (what we store)."""
-    document = json.loads(body)
-    return [dict(raw) for raw in document["events"]]
-
-
-async def ingest_body(body: bytes, *, now: datetime | None = None) -> IngestResult:
-    """Parse (raises `events.BatchInvalid`) and ingest a webhook body."""
-    events = ev.parse_batch(body)
-    return await ingest(events, payloads_of(body), now=now)
-
-
-async def ingest(
-    events: Sequence[ev.SupplyChainEvent],
-    payloads: Sequence[Mapping[str, Any]],
-    *,
-    now: datetime | None = None,
-) -> IngestResult:
-    """Store and apply a parsed batch in one transaction (see the module docstring)."""
-    if len(events) != len(payloads):
-        raise ValueError(f"{len(events)} events but {len(payloads)} payloads")
-    now = now or datetime.now(UTC)
-    async with in_transaction() as conn:
-        stored = await _store(conn, events, payloads, now)
-        applier = _Applier(conn, now)
-        # order.placed first, so the batch's other events for that order find it.
-        for event in sorted(events, key=lambda e: 0 if isinstance(e, ev.OrderPlaced) else 1):
-            row_id = stored.get(event.event_id)
-            if row_id is not None:
-                await applier.apply(event, row_id)
-    duplicate_ids = [e.event_id for e in events if e.event_id not in stored]
-    plans = applier.plans + await _unhanded_plans(duplicate_ids)
-    return IngestResult(accepted=len(stored), duplicates=len(duplicate_ids), plans=plans)
-
-
-async def hand_over(redis: ArqRedis, plans: Sequence[Plan], *, now: datetime | None = None) -> int:
-    """Enqueue a planning job per plan (deduplicated by job id); returns how many were new."""
-    enqueued = 0
-    for plan in plans:
-        kwargs: dict[str, Any] = {} if plan.order_id is None else {"order_id": plan.order_id}
-        job = await redis.enqueue_job(
-            constants.JOB_PLAN_EVENT, plan.event_row_id, _job_id=plan.job_id, **kwargs
-        )
-        enqueued += job is not None
-    if plans:
-        await SupplyChainEvent.filter(id__in={p.event_row_id for p in plans}).update(
-            plan_enqueued_at=now or datetime.now(UTC)
-        )
-    return enqueued
-
-
-async def _unhanded_plans(event_ids: Sequence[str]) -> list[Plan]:
-    """Events of an earlier request whose planning was never enqueued (Redis was down then):
-    the sender's retry hands them over again."""
-    if not event_ids:
-        return []
-    rows = await SupplyChainEvent.filter(
-        event_id__in=list(event_ids), notify=True, plan_enqueued_at__isnull=True, applied_at__isnull=False
-    ).values_list("id")
-    return [Plan(int(row[0])) for row in rows]
-
-
-def _order_no_of(event: ev.SupplyChainEvent) -> str | None:
-    if isinstance(event, ev.OrderPlaced):
-        return event.order.order_no
-    order_no = getattr(event, "order_no", None)
-    return order_no if isinstance(order_no, str) else None
-
-
-async def _store(
-    conn: BaseDBAsyncClient,
-    events: Sequence[ev.SupplyChainEvent],
-    payloads: Sequence[Mapping[str, Any]],
-    now: datetime,
-) -> dict[str, int]:
-    """Insert the batch's events; returns {event_id: row id} of those that were new."""
-    if not events:
-        return {}
-    values: list[object] = []
-    for event, payload in zip(events, payloads, strict=True):
-        values += [
-            event.event_id,
-            event.type,
-            db_time(event.occurred_at),
-            _order_no_of(event),
-            json.dumps(payload, ensure_ascii=False),
-            db_time(now),
-            False,
-        ]
-    sql = (
-        "INSERT INTO supply_chain_events"
-        " (event_id, type, occurred_at, order_no, payload, received_at, notify) VALUES "
-        + ", ".join("(?, ?, ?, ?, ?, ?, ?)" for _ in events)
-        + " "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
-    )
-    rows = await conn.execute_query_dict(render(conn, sql), values)
-    return {str(row["event_id"]): int(row["id"]) for row in rows}
-
-
-def reparse(payload: Mapping[str, Any]) -> ev.SupplyChainEvent:
-    """A stored payload back into its typed event (it was valid when stored)."""
-    return ev.parse_batch(json.dumps({"events": [payload]}).encode())[0]
-
-
-def _node_rank(node: str | None) -> int:
-    return NODE_ORDER.index(node) if node in NODE_ORDER else -1
-
-
-class _Applier:
+class EventApplier:
     """Applies new events to the projection inside the ingest transaction; collects plans."""
 
-    def __init__(self, conn: BaseDBAsyncClient, now: datetime) -> None:
+    def __init__(self, conn: BaseDBAsyncClient, now: datetime, *, on_delivered: OnDelivered) -> None:
         self.conn = conn
         self.now = now
+        self.on_delivered = on_delivered
         self.plans: list[Plan] = []
 
     # -- dispatch
@@ -208,7 +74,7 @@ class _Applier:
             await self._member(event)
             await self._mark(row_id, order_id=None, notify=False)
         else:
-            order_no = _order_no_of(event)
+            order_no = order_no_of(event)
             assert order_no is not None
             order = await self._order(order_no)
             if order is None:
@@ -320,9 +186,9 @@ class _Applier:
             estimated_arrival=event.estimated_arrival,
             source_event_id=row_id,
         )
-        became_current = order.current_node_at is None or (event.occurred_at, _node_rank(event.node)) > (
+        became_current = order.current_node_at is None or (event.occurred_at, node_rank(event.node)) > (
             order.current_node_at,
-            _node_rank(order.current_node),
+            node_rank(order.current_node),
         )
         if became_current:
             order.current_node = event.node
@@ -342,8 +208,7 @@ class _Applier:
         if carries_shipment:
             await shipping.mark_due(order, now=self.now)  # WeChat needs the shipping info once
         if event.node == DELIVERED_NODE and order.status != OrderStatus.CANCELLED:
-            # The lifecycle tab: the lines become owned products (idempotent per order and SKU).
-            await project_delivery(order, event.occurred_at)
+            await self.on_delivered(order, event.occurred_at)
         # A late, older node is kept in the timeline but nobody is told about it.
         return became_current and order.status != OrderStatus.CANCELLED
 

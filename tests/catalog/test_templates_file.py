@@ -3,25 +3,30 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
+from arq.connections import ArqRedis
 
+from bff.catalog.templates_check import diff_against_wechat
 from bff.catalog.templates_file import (
     KNOWN_PLACEHOLDERS,
     PLACEHOLDERS,
-    TemplateConfig,
     TemplatesFile,
     TemplatesFileError,
-    diff_against_wechat,
+    cached_templates_file,
     load_templates_file,
     loads_templates_file,
-    render_data,
-    render_page,
+    templates_of,
 )
+from bff.catalog.templates_render import render_data
 from bff.catalog.topics import Topic
+from bff.notices.planner import NoticeContext
+from bff.notices.sender import sender_for
+from bff.runtime.settings import Settings
 from bff.wechat.keywords import validate_data
 
 # The example of docs/templates-file.md, read from the document so that it stays a working file.
-DOC = Path(__file__).resolve().parents[1] / "docs" / "templates-file.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "templates-file.md"
 RUNTIME_EXAMPLE = DOC.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
 
 # Display-ready values such as the notice engine passes in.
@@ -236,60 +241,6 @@ def test_enum_values_table_is_read() -> None:
 
     # then
     assert template.enum_values == {"enum_string2": ("送货上门", "自提")}
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-
-def test_render_fills_every_keyword_and_the_page() -> None:
-    # given
-    template = load_templates_file().for_topic(Topic.NODE_OUTBOUND)
-    assert template is not None
-
-    # when
-    data = render_data(template, SAMPLE_VALUES)
-    page = render_page(template, SAMPLE_VALUES)
-
-    # then
-    assert data["character_string1"] == "SO20261120000001"
-    assert data["phrase2"] == "已出库"
-    assert set(data) == set(template.keyword_codes)
-    assert page == "pages/order/detail?orderNo=SO20261120000001&n=ot_abc123"
-
-
-def test_render_keeps_fixed_text_and_ignores_extra_values() -> None:
-    # given
-    template = load_templates_file().for_topic(Topic.RECEIPT_CONFIRM)
-    assert template is not None
-
-    # when
-    data = render_data(template, {**SAMPLE_VALUES, "unused": "x"})
-
-    # then
-    assert data["thing3"] == "请确认收货并为本次服务评分"
-
-
-def test_render_with_a_missing_value_names_template_keyword_and_placeholder() -> None:
-    # given
-    template = loads_templates_file(RUNTIME_EXAMPLE).templates[0]
-    values = {k: v for k, v in SAMPLE_VALUES.items() if k != "note"}
-
-    # when
-    with pytest.raises(KeyError) as caught:
-        render_data(template, values)
-
-    # then
-    message = str(caught.value)
-    assert "tmpl-order-progress-0001" in message and "thing4" in message and "{note}" in message
-
-
-def test_render_page_with_a_missing_value_raises_key_error() -> None:
-    # given
-    template = loads_templates_file(RUNTIME_EXAMPLE).templates[0]
-
-    # when / then
-    with pytest.raises(KeyError, match=r"page needs a value for placeholder \{order_no\}"):
-        render_page(template, {})
 
 
 # --- problems -----------------------------------------------------------------------------------
@@ -569,114 +520,18 @@ def test_placeholders_are_documented() -> None:
     assert all(PLACEHOLDERS[name] for name in KNOWN_PLACEHOLDERS)
 
 
-# --- against WeChat -----------------------------------------------------------------------------
+# --- the one cached copy -------------------------------------------------------------------------
 
 
-def runtime_template() -> tuple[TemplatesFile, TemplateConfig]:
-    file = loads_templates_file(RUNTIME_EXAMPLE)
-    return file, file.templates[0]
+async def test_planner_sender_and_schema_share_one_cached_copy_of_the_file(
+    settings: Settings, arq_pool: ArqRedis, http: httpx.AsyncClient
+) -> None:
+    # given the process's settings
+    # when the planner's context, the sender and the schema's readers take the templates file
+    planned = NoticeContext.from_settings(settings).templates
+    sending = sender_for(settings, http, arq_pool).templates
+    shown = templates_of(settings)
 
-
-def test_template_missing_on_wechat_is_reported() -> None:
-    # given
-    file, _ = runtime_template()
-
-    # when
-    differences = diff_against_wechat(file, [])
-
-    # then
-    assert differences == ["template tmpl-order-progress-0001 (订单状态通知): missing on WeChat"]
-
-
-def test_title_and_type_differences_are_reported() -> None:
-    # given
-    file, _ = runtime_template()
-    remote = wechat_copy(file)
-    remote[0]["title"] = "订单进度提醒"
-    remote[0]["type"] = 3
-
-    # when
-    differences = diff_against_wechat(file, remote)
-
-    # then
-    assert differences == [
-        "template tmpl-order-progress-0001 (订单状态通知): title is '订单进度提醒' on WeChat",
-        "template tmpl-order-progress-0001 (订单状态通知): type is 3 on WeChat, 2 in the file",
-    ]
-
-
-def test_keyword_missing_on_wechat_and_of_another_kind_are_reported() -> None:
-    # given: WeChat has thing2 where the file has phrase2, and lacks thing4
-    file, _ = runtime_template()
-    remote = wechat_copy(file)
-    remote[0]["content"] = (
-        "订单编号:{{character_string1.DATA}}\n订单状态:{{thing2.DATA}}\n更新时间:{{time3.DATA}}\n"
-    )
-
-    # when
-    differences = diff_against_wechat(file, remote)
-
-    # then
-    assert differences == [
-        "template tmpl-order-progress-0001 (订单状态通知): keyword phrase2 is a thing on WeChat (thing2), "
-        "a phrase in the file",
-        "template tmpl-order-progress-0001 (订单状态通知): keyword thing4 missing on WeChat",
-    ]
-
-
-def test_keyword_only_on_wechat_and_relabelled_keyword_are_reported() -> None:
-    # given
-    file, template = runtime_template()
-    remote = wechat_copy(file)
-    remote[0]["content"] = (
-        template.content.replace("备注", "温馨提示") + "快递单号:{{character_string5.DATA}}\n"
-    )
-
-    # when
-    differences = diff_against_wechat(file, remote)
-
-    # then
-    assert differences == [
-        "template tmpl-order-progress-0001 (订单状态通知): keyword thing4 is labelled '温馨提示' on WeChat",
-        "template tmpl-order-progress-0001 (订单状态通知): keyword character_string5 (快递单号) on WeChat "
-        "is not in the file",
-    ]
-
-
-def test_other_templates_on_wechat_are_not_differences() -> None:
-    # given
-    file, _ = runtime_template()
-    remote = [
-        *wechat_copy(file),
-        {
-            "priTmplId": "someone-elses",
-            "title": "会议提醒",
-            "content": "会议时间:{{date2.DATA}}\n",
-            "type": 2,
-        },
-    ]
-
-    # when / then
-    assert diff_against_wechat(file, remote) == []
-
-
-def test_enum_values_wechat_does_not_allow_are_reported() -> None:
-    # given
-    text = (
-        one_template(
-            content='"订单编号:{{character_string1.DATA}}\\n配送方式:{{enum_string2.DATA}}\\n"',
-            data='character_string1 = "{order_no}"\nenum_string2 = "送货上门"',
-        )
-        + '[template.enum_values]\nenum_string2 = ["送货上门", "自提"]\n'
-    )
-    file = loads_templates_file(text)
-    remote = wechat_copy(file)
-    remote[0]["keywordEnumValueList"] = [{"keywordCode": "enum_string2.DATA", "enumValueList": ["送货上门"]}]
-
-    # when
-    differences = diff_against_wechat(file, remote)
-
-    # then
-    assert differences == [
-        "template tmpl-a (订单状态通知): keyword enum_string2 values ['自提'] are not allowed on WeChat"
-    ]
+    # then they hold the very same object: the file was read once, by one loader
+    assert planned is sending is shown
+    assert cached_templates_file.cache_info().currsize >= 1

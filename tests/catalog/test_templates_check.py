@@ -1,4 +1,4 @@
-"""The templates file against WeChat's template list: at start (warnings) and `bff check-templates`."""
+"""The templates file against WeChat's list: the diff, the start-up warnings, `bff check-templates`."""
 
 from __future__ import annotations
 
@@ -16,9 +16,20 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from bff.catalog.templates_check import check_templates, describe, warn_template_differences
-from bff.catalog.templates_file import load_templates_file
+from bff.catalog.templates_check import (
+    check_templates,
+    describe,
+    diff_against_wechat,
+    warn_template_differences,
+)
+from bff.catalog.templates_file import (
+    TemplateConfig,
+    TemplatesFile,
+    load_templates_file,
+    loads_templates_file,
+)
 from bff.runtime.settings import Settings
+from tests.catalog.test_templates_file import RUNTIME_EXAMPLE, one_template, wechat_copy
 from tests.wechat.client_harness import SANDBOX_BASE, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +212,116 @@ def test_cli_says_so_when_wechat_cannot_be_reached(
         "bff: check-templates: cannot read WeChat's template list: stable_token transport failure"
     )
     assert "sandbox-secret" not in result.stderr + result.stdout
+
+
+# --- against WeChat -----------------------------------------------------------------------------
+
+
+def runtime_template() -> tuple[TemplatesFile, TemplateConfig]:
+    file = loads_templates_file(RUNTIME_EXAMPLE)
+    return file, file.templates[0]
+
+
+def test_template_missing_on_wechat_is_reported() -> None:
+    # given
+    file, _ = runtime_template()
+
+    # when
+    differences = diff_against_wechat(file, [])
+
+    # then
+    assert differences == ["template tmpl-order-progress-0001 (订单状态通知): missing on WeChat"]
+
+
+def test_title_and_type_differences_are_reported() -> None:
+    # given
+    file, _ = runtime_template()
+    remote = wechat_copy(file)
+    remote[0]["title"] = "订单进度提醒"
+    remote[0]["type"] = 3
+
+    # when
+    differences = diff_against_wechat(file, remote)
+
+    # then
+    assert differences == [
+        "template tmpl-order-progress-0001 (订单状态通知): title is '订单进度提醒' on WeChat",
+        "template tmpl-order-progress-0001 (订单状态通知): type is 3 on WeChat, 2 in the file",
+    ]
+
+
+def test_keyword_missing_on_wechat_and_of_another_kind_are_reported() -> None:
+    # given: WeChat has thing2 where the file has phrase2, and lacks thing4
+    file, _ = runtime_template()
+    remote = wechat_copy(file)
+    remote[0]["content"] = (
+        "订单编号:{{character_string1.DATA}}\n订单状态:{{thing2.DATA}}\n更新时间:{{time3.DATA}}\n"
+    )
+
+    # when
+    differences = diff_against_wechat(file, remote)
+
+    # then
+    assert differences == [
+        "template tmpl-order-progress-0001 (订单状态通知): keyword phrase2 is a thing on WeChat (thing2), "
+        "a phrase in the file",
+        "template tmpl-order-progress-0001 (订单状态通知): keyword thing4 missing on WeChat",
+    ]
+
+
+def test_keyword_only_on_wechat_and_relabelled_keyword_are_reported() -> None:
+    # given
+    file, template = runtime_template()
+    remote = wechat_copy(file)
+    remote[0]["content"] = (
+        template.content.replace("备注", "温馨提示") + "快递单号:{{character_string5.DATA}}\n"
+    )
+
+    # when
+    differences = diff_against_wechat(file, remote)
+
+    # then
+    assert differences == [
+        "template tmpl-order-progress-0001 (订单状态通知): keyword thing4 is labelled '温馨提示' on WeChat",
+        "template tmpl-order-progress-0001 (订单状态通知): keyword character_string5 (快递单号) on WeChat "
+        "is not in the file",
+    ]
+
+
+def test_other_templates_on_wechat_are_not_differences() -> None:
+    # given
+    file, _ = runtime_template()
+    remote = [
+        *wechat_copy(file),
+        {
+            "priTmplId": "someone-elses",
+            "title": "会议提醒",
+            "content": "会议时间:{{date2.DATA}}\n",
+            "type": 2,
+        },
+    ]
+
+    # when / then
+    assert diff_against_wechat(file, remote) == []
+
+
+def test_enum_values_wechat_does_not_allow_are_reported() -> None:
+    # given
+    text = (
+        one_template(
+            content='"订单编号:{{character_string1.DATA}}\\n配送方式:{{enum_string2.DATA}}\\n"',
+            data='character_string1 = "{order_no}"\nenum_string2 = "送货上门"',
+        )
+        + '[template.enum_values]\nenum_string2 = ["送货上门", "自提"]\n'
+    )
+    file = loads_templates_file(text)
+    remote = wechat_copy(file)
+    remote[0]["keywordEnumValueList"] = [{"keywordCode": "enum_string2.DATA", "enumValueList": ["送货上门"]}]
+
+    # when
+    differences = diff_against_wechat(file, remote)
+
+    # then
+    assert differences == [
+        "template tmpl-a (订单状态通知): keyword enum_string2 values ['自提'] are not allowed on WeChat"
+    ]

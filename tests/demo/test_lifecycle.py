@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.context import TortoiseContext
 
-from bff.lifecycle import demo
+from bff.demo import lifecycle as demo
+from bff.demo.seed import seed
 from bff.lifecycle.queries import lifecycle_of
 from bff.models import ReplenishmentStatus, User
-from bff.seed import seed
 
 
 async def test_the_seed_gives_the_demo_user_a_lifecycle_tab_with_everything_in_it(

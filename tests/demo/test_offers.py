@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from arq.connections import ArqRedis
 from tortoise.context import TortoiseContext
 
+from bff.demo.seed import DEMO_OPENID, seed
 from bff.models import User
 from bff.offers.rules import OfferKind
 from bff.offers.store import offers_of
-from bff.seed import DEMO_OPENID, seed
 from tests.offers.world import SHANGHAI
 
 

@@ -1,4 +1,5 @@
-"""Ingestion of supply-chain batches into the order projection (bff/supply_chain/ingest.py)."""
+"""Ingestion of supply-chain batches (bff/inbound/supply_chain.py): stored, then applied to the
+order projection (bff/orders/projection.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 from tortoise.context import TortoiseContext
 
+from bff.inbound.supply_chain import Plan, ingest_body
 from bff.models import (
     DeliverySlotOffer,
     Order,
@@ -24,8 +26,7 @@ from bff.models import (
     User,
 )
 from bff.supply_chain import builders as b
-from bff.supply_chain.events import BatchInvalid
-from bff.supply_chain.ingest import Plan, ingest_body
+from bff.supply_chain.parsing import BatchInvalid
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=CST)

@@ -1,4 +1,4 @@
-"""Demo data (bff/orders/demo.py): the demo user's orders in every state, and the replay story."""
+"""Demo data (bff/demo/orders.py): the demo user's orders in every state, and the replay story."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from tortoise.context import TortoiseContext
 
+from bff.demo import orders as demo
+from bff.inbound.supply_chain import ingest_body
 from bff.models import DeliverySlotOffer, Order, OrderExceptionLink, OrderStatus, User
-from bff.orders import demo
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 
 
 async def test_the_seed_gives_the_demo_user_an_order_in_every_state(db: TortoiseContext) -> None:

@@ -2,20 +2,20 @@
 replenishment due this week, one snoozed, and maintenance due.
 
 Fed through the real ingestion path (the supply chain's own events, relative to the moment the
-seed runs), after the order tab's demo orders (bff/orders/demo.py), which add a tea delivered
+seed runs), after the order tab's demo orders (bff/demo/orders.py), which add a tea delivered
 yesterday (PURCHASE) and cups delivered five weeks ago (USAGE). The snooze goes through the
-mutation's service. Offers are not built yet, so there is none.
+mutation's service. The tab's offer comes from bff/demo/offers.py.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bff.inbound.supply_chain import ingest_body
 from bff.lifecycle import actions
 from bff.lifecycle.queries import lifecycle_of
 from bff.models.users import User
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 
 AIR_PURIFIER = ("SKU-AIR-05", "桌面空气净化器", 1, "899.00")  # RENEWAL, its filter overdue
 TEA_BAGS = ("SKU-TEABAG-06", "冷泡茶包 10袋装", 3, "39.00")  # replenishment due this week

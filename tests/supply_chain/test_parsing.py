@@ -9,12 +9,9 @@ from typing import Any
 import pytest
 
 from bff.supply_chain.events import (
-    MAX_EVENTS,
-    BatchInvalid,
     DeliverySlots,
     ExceptionScope,
     ExpectedNode,
-    FieldError,
     Item,
     Maintenance,
     Member,
@@ -30,8 +27,8 @@ from bff.supply_chain.events import (
     Sku,
     SkuUpsert,
     Slot,
-    parse_batch,
 )
+from bff.supply_chain.parsing import MAX_EVENTS, BatchInvalid, FieldError, parse_batch
 
 CST = timezone(timedelta(hours=8))
 AT = "2026-11-20T09:30:00+08:00"

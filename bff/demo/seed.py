@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
 
-from bff.lifecycle.demo import seed_lifecycle
+from bff.demo.lifecycle import seed_lifecycle
+from bff.demo.offers import seed_offers
+from bff.demo.orders import seed_orders
 from bff.models import User
-from bff.offers.demo import seed_offers
-from bff.orders.demo import seed_orders
 from bff.runtime.db import tortoise_config
 from bff.runtime.settings import Settings
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from bff.inbound.supply_chain import ingest_body
 from bff.models.orders import Order, OrderReceipt
 from bff.models.users import User
 from bff.orders.status import derive_status
 from bff.supply_chain import builders as b
-from bff.supply_chain.ingest import ingest_body
 
 # Fixed order numbers, so the replay script knows which orders to move on.
 IN_PRODUCTION = "LV-DEMO-0001"
