@@ -5,6 +5,13 @@ templates, and on a layout where one template carries every order topic (the har
 of them compete for the same units). Prints, for each, the high-priority notices delivered
 (priority >= 80: exception, delivery slot, out for delivery, delivered) and all notices delivered.
 
+Then the same users again with lifecycle notices competing (replenishment reminders, maintenance,
+offers at random times, decided by the same policy with the weekly limit), on the bundled
+templates, the one-template layout, and a layout where one template carries every order topic AND
+every lifecycle and member topic (the hardest case): the high-priority order notices delivered
+without and with them, the lifecycle notices delivered, and the exceptions left without a unit a
+lifecycle notice took while their order was open.
+
     PYTHONPATH=. python bench/consent_spending.py [--users 5000] [--seed 20261120]
 """
 
@@ -12,13 +19,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 from bff.catalog.templates_file import load_templates_file
 from bff.notices.simulation import (
     HIGH_PRIORITY,
     SimConfig,
     SimResult,
+    Tally,
     all_order_topics_on_one_template,
+    order_and_lifecycle_topics_on_one_template,
     simulate,
     template_map,
 )
@@ -49,6 +59,29 @@ def report(title: str, result: SimResult, seconds: float) -> None:
     print(f"  the rule kept a unit for something more important {saved} times")
 
 
+def report_competition(title: str, alone: SimResult, competing: SimResult, seconds: float) -> None:
+    print(f"\n{title}")
+    print(
+        f"  {competing.lifecycle_wanted} lifecycle notices wanted besides the orders' "
+        f"{alone.notices}; {seconds:.1f} s"
+    )
+    print(
+        f"  {'':28}{'high-priority delivered':>24}{'with lifecycle':>16}{'lifecycle delivered':>21}"
+        f"{'exceptions starved':>20}"
+    )
+    rows: tuple[tuple[str, Tally, Tally], ...] = (
+        ("rule (keep units for ahead)", alone.rule, competing.rule),
+        ("first come, first served", alone.fcfs, competing.fcfs),
+        ("oracle (knows the future)", alone.oracle, competing.oracle),
+    )
+    for name, without, with_lifecycle in rows:
+        starved = "-" if name.startswith("oracle") else str(with_lifecycle.exceptions_starved)
+        print(
+            f"  {name:28}{without.high:>24}{with_lifecycle.high:>16}{with_lifecycle.lifecycle:>21}"
+            f"{starved:>20}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,6 +105,28 @@ def main() -> None:
         started = time.perf_counter()
         result = simulate(config, layout)
         report(title, result, time.perf_counter() - started)
+
+    competing_config = replace(config, lifecycle=True)
+    shortest, longest = competing_config.replenishment_cycle_days
+    print(
+        f"\nwith lifecycle notices competing over {competing_config.lifecycle_days} days: "
+        f"{competing_config.replenishing_p:.0%} of users get a replenishment reminder every "
+        f"{shortest:.0f}–{longest:.0f} "
+        f"days, {competing_config.maintenance_p:.0%} a maintenance item, 0–{competing_config.max_offers} "
+        f"offers; weekly limit {competing_config.weekly_limit}"
+    )
+    for title, layout in (
+        ("bundled templates", template_map(templates)),
+        ("one template carries every order topic", all_order_topics_on_one_template(templates)),
+        (
+            "one template carries every order, lifecycle and member topic",
+            order_and_lifecycle_topics_on_one_template(templates),
+        ),
+    ):
+        started = time.perf_counter()
+        alone = simulate(config, layout)
+        competing = simulate(competing_config, layout)
+        report_competition(title, alone, competing, time.perf_counter() - started)
 
 
 if __name__ == "__main__":

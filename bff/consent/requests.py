@@ -19,7 +19,9 @@ The choice, by moment:
   is a consumable, maintenance when one of its SKUs has maintenance items.
 - ``LIFECYCLE``: what is planned or likely for this user soon (within
   ``LIFECYCLE_LOOKAHEAD``): a replenishment reminder not dismissed, a maintenance item of an
-  owned product falling due.
+  owned product falling due, and what the caller knows is likely (``likely_topics``: the
+  resolver passes the topics of the user's valid offers not announced yet,
+  ``bff.offers.asking.offer_topics``; bff.consent sits below bff.offers and does not import it).
 - ``SUBSCRIPTION_CENTER``: every topic.
 
 Only topics the notice engine sends (``SENT_TOPICS``) are ever asked for: an accept of a
@@ -63,7 +65,8 @@ ASKS_PER_MOMENT_PER_DAY = 3
 SLOT_OFFERED_BEFORE = "OUT_FOR_DELIVERY"
 
 # The topics the notice engine plans and sends today (bff/notices/planner.py: order events,
-# the receipt reminder on DELIVERED, delivery slots, exceptions). Keep in step with the planner:
+# the receipt reminder on DELIVERED, delivery slots, exceptions; the lifecycle and offers scans).
+# Keep in step with the planner:
 # a topic missing here is never asked for, a topic here that nothing sends wastes an accept.
 SENT_TOPICS: frozenset[Topic] = frozenset(
     {
@@ -76,6 +79,10 @@ SENT_TOPICS: frozenset[Topic] = frozenset(
         # bff/lifecycle/scans.py
         Topic.REPLENISHMENT,
         Topic.MAINTENANCE,
+        # bff/offers/scan.py (offers' kinds: bff/offers/rules.py TOPIC_OF)
+        Topic.RENEWAL_OFFER,
+        Topic.WIN_BACK,
+        Topic.MEMBER_BENEFIT,
     }
 )
 # LIFECYCLE asks for what falls due within this: an accept given now is spent soon.
@@ -308,8 +315,12 @@ async def subscribe_request(
     zone: ZoneInfo,
     max_templates: int = DEFAULT_MAX_TEMPLATES,
     now: datetime | None = None,
+    likely_topics: Iterable[Topic] = (),
 ) -> SubscribeAsk:
     """Choose the templates to ask for and remember the question under a fresh ``request_id``.
+
+    ``likely_topics``: at ``LIFECYCLE``, lifecycle notices the caller knows are likely for this
+    user beyond what this package sees (offers); ignored at the other moments.
 
     Only answers with template ids are stored (and counted by the rate limit); an empty answer's
     request id is not reportable, as there is nothing to report.
@@ -328,7 +339,10 @@ async def subscribe_request(
 
     outlook = await order_outlook(user_id, order_no) if moment in ORDER_MOMENTS else UNKNOWN_ORDER
     if moment in LIFECYCLE_MOMENTS:
-        outlook = replace(outlook, lifecycle=tuple(await lifecycle_topics(user_id, moment, order_no, at)))
+        lifecycle = await lifecycle_topics(user_id, moment, order_no, at)
+        if moment is SubscribeMoment.LIFECYCLE:
+            lifecycle += [topic for topic in likely_topics if topic not in lifecycle]
+        outlook = replace(outlook, lifecycle=tuple(lifecycle))
     ahead = topics_ahead(moment, outlook)
     preferences = await get_preferences(user_id)
     template_ids = {t.template_id for topic in ahead if (t := templates.for_topic(topic)) is not None}

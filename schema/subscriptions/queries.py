@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 
 from bff.catalog.templates_file import templates_of
+from bff.catalog.topics import Topic
 from bff.consent.center import subscription_center
 from bff.consent.requests import SubscribeMoment, subscribe_request
+from bff.offers.asking import offer_topics
+from bff.offers.rules import rules_from_settings
 from schema.context import Info, as_viewer
 from schema.subscriptions.types import SubscribeRequestType, SubscriptionCenterType
 
@@ -26,11 +31,28 @@ class SubscriptionQueries:
         self, info: Info, moment: SubscribeMoment, order_no: str | None = None
     ) -> SubscribeRequestType | None:
         """Which template ids to pass to wx.requestSubscribeMessage now; null without a session."""
-        settings = info.context.resources.settings
+        resources = info.context.resources
+        settings = resources.settings
 
         async def ask(viewer_id: int) -> SubscribeRequestType:
+            now = datetime.now(UTC)
+            likely: tuple[Topic, ...] = ()
+            if moment is SubscribeMoment.LIFECYCLE:
+                likely = await offer_topics(
+                    viewer_id,
+                    now=now,
+                    zone=settings.zone,
+                    redis=resources.arq,
+                    rules=rules_from_settings(settings),
+                )
             answer = await subscribe_request(
-                viewer_id, moment, order_no, templates=templates_of(settings), zone=settings.zone
+                viewer_id,
+                moment,
+                order_no,
+                templates=templates_of(settings),
+                zone=settings.zone,
+                now=now,
+                likely_topics=likely,
             )
             return SubscribeRequestType.of(answer)
 

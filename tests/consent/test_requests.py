@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bff.catalog.templates_file import TemplatesFile, load_templates_file, loads_templates_file
+from bff.catalog.topics import TOPICS, Topic
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, TopicSwitch, update_preferences
 from bff.consent.requests import (
     ASKS_PER_DAY,
     ASKS_PER_MOMENT_PER_DAY,
+    SENT_TOPICS,
     UNKNOWN_ORDER,
     SubscribeAsk,
     SubscribeMoment,
@@ -318,24 +320,97 @@ async def test_fewest_units_first_then_the_most_important(user: User) -> None:
     assert answer.template_ids == (DELIVERY, RECEIPT, SHIPPING)
 
 
-async def test_templates_nothing_sends_are_never_asked_for(user: User) -> None:
-    # given offers and member benefits are not sent by anything yet, and a user who owns nothing
+async def test_a_user_with_nothing_ahead_is_asked_for_nothing_at_the_lifecycle_moments(user: User) -> None:
+    # given a user who owns nothing and whose caller knows no offer
     # when
     lifecycle = await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)
     receipt = await ask(user, SubscribeMoment.RECEIPT, "SO1", max_templates=5)
-    center = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, max_templates=5)
-    await ledger.credit(user.id, EXCEPTION, 1)
-    await ledger.credit(user.id, SLOT, 1)
-    await ledger.credit(user.id, DELIVERY, 1)
-    await ledger.credit(user.id, RECEIPT, 1)
-    await ledger.credit(user.id, SHIPPING, 1)
-    center_later = await ask(user, SubscribeMoment.SUBSCRIPTION_CENTER, max_templates=5)
 
     # then no popup asks for a unit nobody would spend
     assert lifecycle.template_ids == ()
     assert receipt.template_ids == ()
-    assert set(center.template_ids) | set(center_later.template_ids) <= ORDER_TEMPLATES | LIFECYCLE_TEMPLATES
-    assert not {OFFER, MEMBER} & (set(center.template_ids) | set(center_later.template_ids))
+
+
+async def test_every_topic_is_sent_by_the_engine() -> None:
+    # given the topics of the mini-program, and SENT_TOPICS (kept in step with the planner and
+    # the lifecycle and offers scans)
+    # then every topic is sent by something, offers and member benefits included
+    assert set(TOPICS) == SENT_TOPICS
+
+
+async def test_the_lifecycle_tab_asks_for_the_templates_of_likely_offers(user: User) -> None:
+    # given a user who owns nothing, whose caller knows an upgrade offer and a member benefit
+    likely = (Topic.RENEWAL_OFFER, Topic.MEMBER_BENEFIT)
+
+    # when the lifecycle tab asks, without and with them
+    without = await ask(user, SubscribeMoment.LIFECYCLE, max_templates=5)
+    with_offers = await subscribe_request(
+        user.id,
+        SubscribeMoment.LIFECYCLE,
+        None,
+        templates=BUNDLED,
+        zone=ZONE,
+        max_templates=5,
+        likely_topics=likely,
+    )
+
+    # then only with them, their templates
+    assert without.template_ids == ()
+    assert set(with_offers.template_ids) == {OFFER, MEMBER}
+    assert set(with_offers.topics) == set(likely)
+
+
+async def test_likely_offers_are_not_asked_for_when_their_topic_is_switched_off(user: User) -> None:
+    # given the user switched member benefits off
+    await update_preferences(
+        user.id, PreferencesUpdate(topics=(TopicSwitch(Topic.MEMBER_BENEFIT, enabled=False),))
+    )
+
+    # when the lifecycle tab asks with a likely member benefit and a likely win-back offer
+    asked = await subscribe_request(
+        user.id,
+        SubscribeMoment.LIFECYCLE,
+        None,
+        templates=BUNDLED,
+        zone=ZONE,
+        max_templates=5,
+        likely_topics=(Topic.MEMBER_BENEFIT, Topic.WIN_BACK),
+    )
+
+    # then only the offer template
+    assert asked.template_ids == (OFFER,)
+
+
+@pytest.mark.parametrize(
+    ("moment", "order_no"),
+    [
+        (SubscribeMoment.AFTER_PAYMENT, "SO1"),
+        (SubscribeMoment.ORDER_DETAIL, "SO1"),
+        (SubscribeMoment.EXCEPTION, "SO1"),
+        (SubscribeMoment.RECEIPT, "SO1"),
+    ],
+)
+async def test_likely_offers_change_nothing_at_other_moments(
+    user: User, moment: SubscribeMoment, order_no: str
+) -> None:
+    # given
+    other = await User.create(openid="oREQ_likely_other_0000000001", nickname="other")
+
+    # when the same moment asks with and without likely offers
+    plain = await ask(other, moment, order_no, max_templates=5)
+    asked = await subscribe_request(
+        user.id,
+        moment,
+        order_no,
+        templates=BUNDLED,
+        zone=ZONE,
+        max_templates=5,
+        likely_topics=(Topic.RENEWAL_OFFER, Topic.MEMBER_BENEFIT),
+    )
+
+    # then the same templates
+    assert asked.template_ids == plain.template_ids
+    assert not {OFFER, MEMBER} & set(asked.template_ids)
 
 
 async def deliver(
