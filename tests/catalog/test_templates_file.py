@@ -24,6 +24,7 @@ from bff.notices.planner import NoticeContext
 from bff.notices.sender import sender_for
 from bff.runtime.settings import Settings
 from bff.wechat.keywords import validate_data
+from tasks.notices import send_hooks
 
 # The example of docs/templates-file.md, read from the document so that it stays a working file.
 DOC = Path(__file__).resolve().parents[2] / "docs" / "templates-file.md"
@@ -529,7 +530,7 @@ async def test_planner_sender_and_schema_share_one_cached_copy_of_the_file(
     # given the process's settings
     # when the planner's context, the sender and the schema's readers take the templates file
     planned = NoticeContext.from_settings(settings).templates
-    sending = sender_for(settings, http, arq_pool).templates
+    sending = sender_for(settings, http, arq_pool, hooks=send_hooks(settings)).templates
     shown = templates_of(settings)
 
     # then they hold the very same object: the file was read once, by one loader
