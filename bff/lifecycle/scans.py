@@ -18,7 +18,6 @@ tests pass a later day). Which rows are due is decided by the functions of stage
 from __future__ import annotations
 
 import logging
-import time as monotonic_time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from bff.lifecycle.rules import DEFAULT_RULES, LifecycleRules
 from bff.models.lifecycle import OwnedProduct, Replenishment, ReplenishmentStatus
 from bff.models.orders import OrderItem, OrderStatus, Sku
 from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, plan_drafts
+from bff.runtime.keyset_walk import ScanCursor, walk_in_batches
 
 log = logging.getLogger("lvyue.lifecycle.scans")
 
@@ -65,24 +65,6 @@ NextUsers = Callable[[int, int], Awaitable[list[int]]]
 RunBatch = Callable[[int, int, ScanReport], Awaitable[None]]
 
 
-class ScanCursor:
-    """The last user id a scan has finished, in Redis (absent: start from the first user)."""
-
-    def __init__(self, redis: Redis, scan: str) -> None:
-        self.redis = redis
-        self.key = f"{constants.LIFECYCLE_SCAN_CURSOR_KEY}:{scan}"
-
-    async def load(self) -> int:
-        value = await self.redis.get(self.key)
-        return int(value) if value is not None else 0
-
-    async def save(self, user_id: int) -> None:
-        await self.redis.set(self.key, str(user_id))
-
-    async def clear(self) -> None:
-        await self.redis.delete(self.key)
-
-
 def format_date(moment: datetime, ctx: NoticeContext) -> str:
     """A date for `date` keywords, in the business time zone: 2026年11月20日."""
     return moment.astimezone(ctx.zone).strftime("%Y年%m月%d日")
@@ -99,25 +81,27 @@ async def _walk(
     budget_s: float,
 ) -> ScanReport:
     report = ScanReport(scan)
-    cursor = ScanCursor(redis, scan)
-    after = await cursor.load()
-    started = monotonic_time.monotonic()
-    while report.batches < max_batches:
-        users = await next_users(after, batch_rows)
-        if not users:
-            await cursor.clear()
-            report.finished = True
-            break
+
+    async def batch(after: int, users: Sequence[int]) -> int:
         upto = max(users)
         await run_batch(after, upto, report)
         report.rows += len(users)
         report.users += len(set(users))
-        report.batches += 1
-        after = upto
-        await cursor.save(after)
-        if monotonic_time.monotonic() - started > budget_s:
-            break
+        return upto
+
+    progress = await walk_in_batches(
+        scan_cursor(redis, scan),
+        lambda after: next_users(after, batch_rows),
+        batch,
+        max_batches=max_batches,
+        budget_s=budget_s,
+    )
+    report.batches, report.finished = progress.batches, progress.finished
     return report
+
+
+def scan_cursor(redis: Redis, scan: str) -> ScanCursor:
+    return ScanCursor(redis, f"{constants.LIFECYCLE_SCAN_CURSOR_KEY}:{scan}")
 
 
 # ---------------------------------------------------------------------------------- replenishment

@@ -13,8 +13,8 @@ dedupe keys already exist.
 
 from __future__ import annotations
 
-import time as monotonic_time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from bff.models.users import User
 from bff.notices.planner import NoticeContext, NoticeDraft, PlanReport, bounded_key, plan_drafts
 from bff.offers.rules import DEFAULT_RULES, Offer, OfferRules, format_day
 from bff.offers.store import LifecycleSource, offers_for_users
+from bff.runtime.keyset_walk import ScanCursor, walk_in_batches
 
 
 @dataclass
@@ -83,23 +84,6 @@ async def _not_decided(drafts: list[NoticeDraft]) -> list[NoticeDraft]:
     return [d for d in drafts if bounded_key(d.dedupe_key) not in decided]
 
 
-class ScanCursor:
-    """The last user id the scan has finished (absent: start from the first user)."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-
-    async def load(self) -> int:
-        value = await self.redis.get(constants.OFFERS_SCAN_CURSOR_KEY)
-        return int(value) if value is not None else 0
-
-    async def save(self, user_id: int) -> None:
-        await self.redis.set(constants.OFFERS_SCAN_CURSOR_KEY, str(user_id))
-
-    async def clear(self) -> None:
-        await self.redis.delete(constants.OFFERS_SCAN_CURSOR_KEY)
-
-
 async def scan_offers(
     ctx: NoticeContext,
     redis: Redis,
@@ -113,27 +97,25 @@ async def scan_offers(
 ) -> OfferScanReport:
     """Plan a notice for every offer valid ``as_of`` not announced yet (module docstring)."""
     report = OfferScanReport()
-    cursor = ScanCursor(redis)
-    after = await cursor.load()
-    started = monotonic_time.monotonic()
-    while report.batches < max_batches:
-        users = await User.filter(id__gt=after).order_by("id").limit(batch_users)
-        if not users:
-            await cursor.clear()
-            report.finished = True
-            break
+
+    async def batch(after: int, users: Sequence[User]) -> int:
         offers = await offers_for_users(
-            users, now=as_of, zone=ctx.zone, redis=redis, rules=rules, source=source
+            list(users), now=as_of, zone=ctx.zone, redis=redis, rules=rules, source=source
         )
         drafts = [offer_draft(offer, ctx.zone) for own in offers.values() for offer in own]
         report.offers += len(drafts)
         report.add(await plan_drafts(await _not_decided(drafts), ctx, now=as_of))
-        after = users[-1].id
-        await cursor.save(after)
         report.users += len(users)
-        report.batches += 1
-        if monotonic_time.monotonic() - started > budget_s:
-            break
+        return int(users[-1].id)
+
+    progress = await walk_in_batches(
+        ScanCursor(redis, constants.OFFERS_SCAN_CURSOR_KEY),
+        lambda after: User.filter(id__gt=after).order_by("id").limit(batch_users),
+        batch,
+        max_batches=max_batches,
+        budget_s=budget_s,
+    )
+    report.batches, report.finished = progress.batches, progress.finished
     return report
 
 

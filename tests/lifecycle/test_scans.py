@@ -15,7 +15,13 @@ from bff.catalog.topics import Topic
 from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, update_preferences
 from bff.lifecycle import scans
-from bff.lifecycle.scans import REPLENISHMENT, ScanCursor, run_full_pass, scan_maintenance, scan_replenishment
+from bff.lifecycle.scans import (
+    REPLENISHMENT,
+    run_full_pass,
+    scan_cursor,
+    scan_maintenance,
+    scan_replenishment,
+)
 from bff.models import Notice, NoticeStatus, Replenishment, ReplenishmentStatus, User
 from bff.notices.planner import NoticeContext
 from bff.runtime.settings import Settings
@@ -153,7 +159,7 @@ async def test_a_scan_killed_mid_pass_resumes_from_its_cursor_and_plans_each_rem
         await scan_replenishment(ctx, arq_pool, as_of=as_of, batch_rows=2)
 
     # then the cursor stands after the first batch
-    assert await ScanCursor(arq_pool, REPLENISHMENT).load() == users[1].id
+    assert await scan_cursor(arq_pool, REPLENISHMENT).load() == users[1].id
     assert len(await reminders()) == 2
 
     # when the next run goes on (bounded: one batch per run)
@@ -165,7 +171,7 @@ async def test_a_scan_killed_mid_pass_resumes_from_its_cursor_and_plans_each_rem
     # then every user got exactly one reminder and the pass is over
     assert rest.finished
     assert [n.user_id for n in await reminders()] == [u.id for u in users]
-    assert await ScanCursor(arq_pool, REPLENISHMENT).load() == 0
+    assert await scan_cursor(arq_pool, REPLENISHMENT).load() == 0
 
 
 async def test_maintenance_is_planned_once_when_it_falls_due(

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from graphql import OperationDefinitionNode, parse, validate
+from graphql import parse, validate
 
 from schema import schema
-
-CONTRACT = Path(__file__).resolve().parents[2] / "schema" / "operations" / "miniprogram.graphql"
+from tests.operations import contract_operations
 
 # Every operation of the contract is built.
 NOT_YET_BUILT: set[str] = set()
-
-
-def contract_operations() -> list[tuple[str, str]]:
-    document = parse(CONTRACT.read_text(encoding="utf-8"))
-    source = CONTRACT.read_text(encoding="utf-8")
-    operations = []
-    for definition in document.definitions:
-        assert isinstance(definition, OperationDefinitionNode) and definition.name is not None
-        assert definition.loc is not None
-        operations.append((definition.name.value, source[definition.loc.start : definition.loc.end]))
-    return operations
-
 
 OPERATIONS = [op for op in contract_operations() if op[0] not in NOT_YET_BUILT]
 

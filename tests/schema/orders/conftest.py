@@ -16,66 +16,14 @@ from bff.runtime.resources import Resources
 from bff.sessions import issue_session_token
 from bff.supply_chain import builders as b
 from tests.conftest import graphql
+from tests.operations import OPERATIONS
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
 
-# schema/operations/miniprogram.graphql, as written there
-ORDER_LIST = """
-query OrderList($first: Int!, $after: String, $status: OrderStatus) {
-  viewer {
-    orders(first: $first, after: $after, status: $status) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      edges {
-        cursor
-        node {
-          orderNo
-          status
-          placedAt
-          totalAmount
-          items { skuCode name quantity }
-          currentNode { kind title occurredAt }
-          needsAction
-        }
-      }
-    }
-  }
-}
-"""
-
-ORDER_DETAIL = """
-query OrderDetail($orderNo: String!) {
-  order(orderNo: $orderNo) {
-    orderNo
-    status
-    placedAt
-    paidAt
-    totalAmount
-    items { skuCode name quantity unitPrice }
-    timeline { kind title occurredAt location note }
-    upcoming { kind title expectedAt }
-    shipment { carrier trackingNo estimatedArrival }
-    presale { stage progressPercent expectedShipDate }
-    deliverySlot {
-      deadline
-      chosen { id label startsAt endsAt }
-      options { id label startsAt endsAt }
-    }
-    exception {
-      id
-      kind
-      reason
-      deadline
-      defaultOption
-      options { code label }
-      chosen
-    }
-    notices { topic templateTitle status sentAt }
-    receipt { confirmedAt rating }
-  }
-}
-"""
+# The mini-program's own documents (schema/operations/miniprogram.graphql)
+ORDER_LIST = OPERATIONS["OrderList"]
+ORDER_DETAIL = OPERATIONS["OrderDetail"]
 
 Ask = Callable[..., Awaitable[dict[str, Any]]]
 
