@@ -23,8 +23,14 @@ run: $(STAMP)
 	LVYUE_ENV=$${LVYUE_ENV:-development} $(BIN)/bff dev
 
 ## make test: the whole suite (embedded SQLite/Redis, or DATABASE_URL / REDIS_URL when set)
-test: $(STAMP)
+test: $(STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The GraphiQL browser test drives Debian's chromium (never a downloaded browser).
+/usr/bin/chromium:
+	@echo "Installing Debian's chromium for the browser test (apt-get)..."
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## make lint: ruff check and mypy (strict)
 lint: $(STAMP)
