@@ -37,6 +37,11 @@ class CommandError(Exception):
 
 
 def _settings() -> Settings:
+    # Development keeps its session secret under data/, as `bff dev` does for its children: a
+    # `bff web` and a `bff worker` started apart then agree on it, and a restart keeps sessions.
+    if os.environ.get("LVYUE_ENV") == "development" and not os.environ.get("SESSION_SECRET"):
+        data_dir = Path(os.environ.get("LVYUE_DATA_DIR") or "data")
+        os.environ["SESSION_SECRET"] = dev_defaults.session_secret(data_dir)
     return get_settings()
 
 

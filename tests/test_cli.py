@@ -6,6 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bff import cli
+from bff.runtime import dev_defaults
+from bff.runtime.settings import get_settings
+
 
 def run_bff(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
@@ -107,3 +113,24 @@ def test_stops_clear_user_lets_sends_to_a_flagged_user_be_tried_again(tmp_path: 
     assert flag == (None,)
     assert unknown.returncode == 2 and "no user with openid" in unknown.stderr
     assert "oNOBODY_000000000000000000001" not in unknown.stderr
+
+
+def test_development_processes_started_apart_share_the_kept_session_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a development checkout whose data directory holds nothing yet
+    monkeypatch.setenv("LVYUE_ENV", "development")
+    monkeypatch.setenv("LVYUE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SESSION_SECRET", raising=False)
+
+    # when `bff web` and then `bff worker` read their settings (two processes: nothing shared but disk)
+    get_settings.cache_clear()
+    web_secret = cli._settings().session_secret
+    monkeypatch.delenv("SESSION_SECRET")
+    get_settings.cache_clear()
+    worker_secret = cli._settings().session_secret
+    get_settings.cache_clear()
+
+    # then both sign with the secret kept under data/ (a restart keeps sessions and sent links)
+    assert web_secret == worker_secret
+    assert (tmp_path / dev_defaults.SESSION_SECRET_FILE).read_text().strip() == web_secret
