@@ -74,7 +74,8 @@ def console_page(settings: Settings, now: datetime | None = None) -> str:
 
 def ops_console_routes(settings: Settings) -> list[BaseRoute]:
     async def console(request: Request) -> Response:
-        return Response(console_page(settings), media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+        page = console_page(settings)
+        return Response(page, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
     async def bare(request: Request) -> Response:
         return RedirectResponse(CONSOLE_PATH, status_code=308)
