@@ -235,6 +235,25 @@ async def test_an_operator_logs_in_reads_a_kpi_and_resends_a_failed_notice_that_
             assert shown_rate == "33.3%"
             today = datetime.now(settings.zone).date()
             assert (day_from, day_to) == ((today - timedelta(days=29)).isoformat(), today.isoformat())
+            # and the charts show today's sends by outcome and its open rate
+            day = today.isoformat()
+            bars = page.locator(f'#chart-outcomes rect[data-day="{day}"] title')
+            assert await bars.all_text_contents() == [f"{day} 已发送：3", f"{day} 失败：1"]
+            dot = page.locator(f'#chart-open-rate circle[data-day="{day}"] title')
+            assert await dot.all_text_contents() == [f"{day} 打开率：33.3%"]
+
+            # when they pick a range without notices, the tiles say so; 近30天 brings today back
+            await page.fill("#range-from", "2025-01-01")
+            await page.fill("#range-to", "2025-01-31")
+            await page.click("#range-form button[type=submit]")
+            await page.locator('[data-kpi="sent"][data-state="ready"] .value').get_by_text("0", exact=True).wait_for()
+            assert (await page.text_content('[data-kpi="openRate"] .value') or "").strip() == "—"
+            await page.click('button[data-days="30"]')
+            await page.locator('[data-kpi="sent"][data-state="ready"] .value').get_by_text("3", exact=True).wait_for()
+            # and a reload keeps them logged in (the key stays in the tab's sessionStorage)
+            await page.reload(wait_until="load")
+            await page.wait_for_selector('[data-kpi="sent"][data-state="ready"]')
+            assert await page.is_hidden("#login-view")
 
             # when they search the failed notice by its order number
             await page.fill("#f-order", FAILED_ORDER)

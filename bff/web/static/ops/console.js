@@ -215,6 +215,7 @@
   function loadAll() {
     loadRanged();
     guarded($("alerts-message"), loadAlerts);
+    guarded($("commands-message"), loadCommands);
     guarded($("search-message"), () => searchNotices(false));
     loadPresale();
     loadExperiments();
@@ -534,6 +535,57 @@
   }
 
   $("alerts-all").addEventListener("change", () => guarded($("alerts-message"), loadAlerts));
+
+  // ---- supply-chain commands -------------------------------------------------------------------
+
+  const COMMAND_FIELDS = "id type orderNo status attempts lastStatusCode lastError nextAttemptAt createdAt failedAt";
+  const COMMANDS = `
+    query Commands($status: String) {
+      commands(status: $status, first: 50) { nodes { ${COMMAND_FIELDS} } }
+    }`;
+  const RETRY = `
+    mutation Retry($id: ID!) {
+      retryCommand(id: $id) { command { ${COMMAND_FIELDS} } userErrors { code message } }
+    }`;
+
+  async function loadCommands() {
+    const status = $("commands-status").value || null;
+    const commands = (await gql(COMMANDS, { status })).commands.nodes;
+    table(
+      $("commands-table"),
+      ["#", "类型", "订单号", "状态", { text: "尝试", cls: "num" }, "最后错误", "创建", "失败于", "操作"],
+      commands.map((c) =>
+        h("tr", { "data-command": c.id, "data-status": c.status },
+          h("td", { class: "num" }, c.id), h("td", {}, c.type), h("td", {}, c.orderNo),
+          h("td", {}, h("span", { class: `status ${c.status}` }, c.status)),
+          h("td", { class: "num" }, c.attempts),
+          h("td", { title: c.lastError || "" }, [c.lastStatusCode ? `HTTP ${c.lastStatusCode}` : "", (c.lastError || "").slice(0, 60)].filter(Boolean).join(" ") || dash),
+          h("td", {}, when(c.createdAt)), h("td", {}, when(c.failedAt)),
+          h("td", {}, c.status === "FAILED"
+            ? h("button", { type: "button", class: "retry", onclick: (ev) => retryCommand(c.id, ev.currentTarget) }, "重试")
+            : ""),
+        ),
+      ),
+      "没有符合条件的指令",
+    );
+    $("commands-table").dataset.state = "ready";
+  }
+
+  async function retryCommand(id, button) {
+    button.disabled = true;
+    const message = $("commands-message");
+    const ok = await guarded(message, async () => {
+      const payload = (await gql(RETRY, { id })).retryCommand;
+      if (payload.userErrors.length) {
+        throw new Error(`重试失败：${payload.userErrors.map((e) => `${e.message}（${e.code}）`).join("；")}`);
+      }
+      await loadCommands();
+    });
+    if (ok) show(message, `指令 #${id} 已重新排队。`, "ok");
+    else if (button.isConnected) button.disabled = false;
+  }
+
+  $("commands-status").addEventListener("change", () => guarded($("commands-message"), loadCommands));
 
   // ---- notice search and resend ----------------------------------------------------------------
 
