@@ -246,10 +246,11 @@ async def test_an_operator_logs_in_reads_a_kpi_and_resends_a_failed_notice_that_
             await page.fill("#range-from", "2025-01-01")
             await page.fill("#range-to", "2025-01-31")
             await page.click("#range-form button[type=submit]")
-            await page.locator('[data-kpi="sent"][data-state="ready"] .value').get_by_text("0", exact=True).wait_for()
+            sent_tile = page.locator('[data-kpi="sent"][data-state="ready"] .value')
+            await sent_tile.get_by_text("0", exact=True).wait_for()
             assert (await page.text_content('[data-kpi="openRate"] .value') or "").strip() == "—"
             await page.click('button[data-days="30"]')
-            await page.locator('[data-kpi="sent"][data-state="ready"] .value').get_by_text("3", exact=True).wait_for()
+            await sent_tile.get_by_text("3", exact=True).wait_for()
             # and a reload keeps them logged in (the key stays in the tab's sessionStorage)
             await page.reload(wait_until="load")
             await page.wait_for_selector('[data-kpi="sent"][data-state="ready"]')
