@@ -1,6 +1,8 @@
 // The operators' console: asks POST /ops/graphql (OPS_API.graphql) with the ops key as a bearer
 // token and draws what it answers. The key stays in this tab's sessionStorage; a 401 clears it
 // and brings the login form back. Every text goes in through textContent (never innerHTML).
+// Each GraphQL document is one self-contained template literal without interpolation, so that
+// tests/web/test_ops_console.py can validate every one against the ops schema.
 "use strict";
 
 (function () {
@@ -155,9 +157,11 @@
     loggingOut = false;
   }
 
+  const OPERATOR = `query Operator { operator { name } }`;
+
   async function start() {
     try {
-      const data = await gql("query Operator { operator { name } }");
+      const data = await gql(OPERATOR);
       $("operator-name").textContent = data.operator.name;
     } catch (err) {
       if (err instanceof Unauthorized) {
@@ -538,14 +542,13 @@
 
   // ---- supply-chain commands -------------------------------------------------------------------
 
-  const COMMAND_FIELDS = "id type orderNo status attempts lastStatusCode lastError nextAttemptAt createdAt failedAt";
   const COMMANDS = `
     query Commands($status: String) {
-      commands(status: $status, first: 50) { nodes { ${COMMAND_FIELDS} } }
+      commands(status: $status, first: 50) { nodes { id type orderNo status attempts lastStatusCode lastError nextAttemptAt createdAt failedAt } }
     }`;
   const RETRY = `
     mutation Retry($id: ID!) {
-      retryCommand(id: $id) { command { ${COMMAND_FIELDS} } userErrors { code message } }
+      retryCommand(id: $id) { command { id type orderNo status attempts lastStatusCode lastError nextAttemptAt createdAt failedAt } userErrors { code message } }
     }`;
 
   async function loadCommands() {
@@ -589,11 +592,6 @@
 
   // ---- notice search and resend ----------------------------------------------------------------
 
-  const NOTICE_FIELDS = `
-    fragment OpsNoticeRow on OpsNotice {
-      id userId openidMasked orderNo topic templateId status reason errcode attempts
-      createdAt sentAt openedAt canResend resendBlockedBecause
-    }`;
   const NOTICES = `
     query Notices($filter: NoticeFilter, $after: String) {
       notices(filter: $filter, first: 20, after: $after) {
@@ -601,7 +599,10 @@
         endCursor hasNextPage
       }
     }
-    ${NOTICE_FIELDS}`;
+    fragment OpsNoticeRow on OpsNotice {
+      id userId openidMasked orderNo topic templateId status reason errcode attempts
+      createdAt sentAt openedAt canResend resendBlockedBecause
+    }`;
   const RESEND = `
     mutation Resend($id: ID!) {
       resendNotice(id: $id) {
@@ -609,7 +610,10 @@
         userErrors { code message }
       }
     }
-    ${NOTICE_FIELDS}`;
+    fragment OpsNoticeRow on OpsNotice {
+      id userId openidMasked orderNo topic templateId status reason errcode attempts
+      createdAt sentAt openedAt canResend resendBlockedBecause
+    }`;
 
   let noticeCursor = null;
   let noticeFilter = {};
