@@ -258,9 +258,9 @@ async def test_an_operator_logs_in_reads_a_kpi_and_resends_a_failed_notice_that_
 
             # when they search the failed notice by its order number
             await page.fill("#f-order", FAILED_ORDER)
-            await page.click("#search-submit")
+            await page.click("#search-submit")  # the table is "loading" until the answer is drawn
+            await page.wait_for_selector('#notices-table[data-state="ready"]')
             row = page.locator(f'#notices-table tr[data-notice="{failed.id}"]')
-            await row.wait_for()
             assert await page.locator("#notices-table tbody tr").count() == 1
             assert await row.get_attribute("data-status") == "FAILED"
             await page.screenshot(path=str(tmp_path / "ops-console-before-resend.png"), full_page=True)
