@@ -23,8 +23,16 @@
     SAVED_FOR_HIGHER_PRIORITY: "留给更重要的消息", WEEKLY_LIMIT: "超出每周上限", EXPERIMENT_HOLDOUT: "实验对照组",
     QUIET_HOURS: "免打扰时段", BEST_HOUR: "等待最佳时段",
   };
+  // bff/consent/alerts.py AlertKind
   const ALERT_KINDS = {
-    TEMPLATE_BANNED: "模板被拒收", FILTERED: "内容被过滤", QUOTA: "配额错误", QUOTA_EXCEEDED: "配额错误",
+    BAN: "用户拒收模板", FILTER: "模板被过滤（配置错误）", TEMPLATE_STOPPED: "模板已停用",
+    DAILY_API_LIMIT: "当日接口调用已达上限", CREDENTIALS: "凭证错误",
+  };
+  // OpsUserError codes (resend refusals), also what resendBlockedBecause may carry
+  const BLOCKED = {
+    ALREADY_SENT: "已发送过", NOT_FAILED: "不是失败状态", NO_UNIT: "用户已无订阅次数",
+    REASON_FORBIDS: "失败原因不允许重发", EXPIRED: "消息已过期", NOT_FOUND: "找不到该消息",
+    NOT_RETRYABLE: "不可重试",
   };
 
   // ---- small helpers --------------------------------------------------------------------------
@@ -84,6 +92,8 @@
     return d.toISOString().slice(0, 10);
   }
   const daysBetween = (a, b) => Math.round((new Date(`${b}T00:00:00Z`) - new Date(`${a}T00:00:00Z`)) / 86400000);
+
+  const userError = (e) => `${BLOCKED[e.code] || e.message}（${e.code}）`;
 
   // ---- the API ---------------------------------------------------------------------------------
 
@@ -532,7 +542,7 @@
       const payload = (await gql(ACKNOWLEDGE, { id })).acknowledgeAlert;
       if (payload.userErrors.length) {
         button.disabled = false;
-        throw new Error(`确认失败：${payload.userErrors.map((e) => `${e.message}（${e.code}）`).join("；")}`);
+        throw new Error(`确认失败：${payload.userErrors.map(userError).join("；")}`);
       }
       await loadAlerts();
     });
@@ -580,7 +590,7 @@
     const ok = await guarded(message, async () => {
       const payload = (await gql(RETRY, { id })).retryCommand;
       if (payload.userErrors.length) {
-        throw new Error(`重试失败：${payload.userErrors.map((e) => `${e.message}（${e.code}）`).join("；")}`);
+        throw new Error(`重试失败：${payload.userErrors.map(userError).join("；")}`);
       }
       await loadCommands();
     });
@@ -631,7 +641,7 @@
   function noticeRow(n) {
     const action = n.canResend
       ? h("button", { type: "button", class: "resend", "data-notice": n.id, onclick: (ev) => resend(n.id, ev.currentTarget) }, "重发")
-      : h("span", { class: "hint" }, n.resendBlockedBecause || "");
+      : h("span", { class: "hint", title: n.resendBlockedBecause || "" }, BLOCKED[n.resendBlockedBecause] || n.resendBlockedBecause || "");
     const why = [reasonName(n.reason), n.errcode !== null && n.errcode !== undefined ? `错误码 ${n.errcode}` : ""].filter(Boolean).join(" · ");
     return h("tr", { "data-notice": n.id, "data-status": n.status },
       h("td", { class: "num" }, n.id),
@@ -677,7 +687,7 @@
     const ok = await guarded(message, async () => {
       const payload = (await gql(RESEND, { id })).resendNotice;
       if (payload.userErrors.length) {
-        throw new Error(`重发失败：${payload.userErrors.map((e) => `${e.message}（${e.code}）`).join("；")}`);
+        throw new Error(`重发失败：${payload.userErrors.map(userError).join("；")}`);
       }
       if (payload.notice) {
         const row = $("notices-table").querySelector(`tr[data-notice="${CSS.escape(String(id))}"]`);
