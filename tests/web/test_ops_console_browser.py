@@ -192,7 +192,7 @@ async def test_an_operator_logs_in_reads_a_kpi_and_resends_a_failed_notice_that_
     assert os.access(CHROMIUM, os.X_OK), "this test needs Debian's chromium: apt-get install -y chromium"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_FLAGS, "--lang=zh-CN"]
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
         )
         try:
             page = await browser.new_page(
