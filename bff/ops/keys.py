@@ -15,7 +15,7 @@ __all__ = ["bearer_token", "operator_for"]
 
 def operator_for(keys: Sequence[tuple[str, str]], presented: str) -> str | None:
     """The operator name of ``presented`` among ``keys`` ((name, key) pairs); None if none matches."""
-    given = presented.encode("utf-8", "surrogateescape")
+    given = presented.encode("utf-8", "surrogatepass")
     found: str | None = None
     for name, key in keys:
         if hmac.compare_digest(key.encode("utf-8"), given) and found is None:
