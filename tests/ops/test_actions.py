@@ -73,7 +73,9 @@ async def test_a_refused_resend_changes_nothing_and_is_recorded(
 
 
 @pytest.mark.postgres_only
-async def test_concurrent_resends_of_one_notice_queue_it_once(db: TortoiseContext, arq_pool: ArqRedis) -> None:
+async def test_concurrent_resends_of_one_notice_queue_it_once(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
     # given a failed notice with units enough for several sends
     user = await make_user(units={ORDER_PROGRESS: 5})
     notice = await failed_notice(user)
@@ -153,7 +155,11 @@ async def test_an_acknowledged_alert_leaves_the_list_until_it_is_seen_again(db: 
     assert len((await list_alerts(include_acknowledged=True, first=10, after=None)).nodes) == 1
     # and when it happens again it is back
     await raise_alert(
-        AlertKind.CREDENTIALS, user_id=None, template_id=None, detail="40013", now=datetime.now(UTC) + timedelta(seconds=1)
+        AlertKind.CREDENTIALS,
+        user_id=None,
+        template_id=None,
+        detail="40013",
+        now=datetime.now(UTC) + timedelta(seconds=1),
     )
     [again] = (await list_alerts(include_acknowledged=False, first=10, after=None)).nodes
     assert again.count == 2

@@ -33,7 +33,9 @@ async def test_a_failure_a_later_try_can_overcome_may_be_resent_while_a_unit_is_
 
 
 @pytest.mark.parametrize("reason", ["QUOTA_EXHAUSTED", "DATA_BUG", "RELOGIN", "SOMETHING_NEW"])
-async def test_a_refusal_by_the_user_or_of_the_data_forbids_a_resend(db: TortoiseContext, reason: str) -> None:
+async def test_a_refusal_by_the_user_or_of_the_data_forbids_a_resend(
+    db: TortoiseContext, reason: str
+) -> None:
     # given a user with units (so only the reason can forbid it)
     user = await make_user(units={ORDER_PROGRESS: 2})
     notice = await failed_notice(user, reason=reason, errcode=43101 if reason == "QUOTA_EXHAUSTED" else None)
