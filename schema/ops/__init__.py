@@ -2,7 +2,7 @@
 
 One subpackage per area, composed here like the mini-program's schema (schema/__init__.py), whose
 limits it shares (depth, tokens, aliases, error masking, production hardening) through
-``build_schema``. The contract is OPS_API.graphql; docs/operators.md describes it.
+``build_schema``. docs/operators.md describes it.
 """
 
 from __future__ import annotations

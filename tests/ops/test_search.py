@@ -13,6 +13,7 @@ from bff.models import Notice, NoticeOpen, NoticeStatus
 from bff.ops.search import NoticeFilter, OpsRequestError, list_audit, list_commands, list_notices
 from tests.notices.send_fixtures import ORDER_PROGRESS, make_notice, make_user
 from tests.ops.fixtures import failed_notice
+from tests.querycount import count_queries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -137,3 +138,21 @@ async def test_a_cursor_of_one_list_is_refused_by_another(db: TortoiseContext) -
         await list_audit(first=5, after=cursor)
     with pytest.raises(OpsRequestError, match="status: must be one of PENDING"):
         await list_commands(status="LOST", first=5, after=None)
+
+
+async def test_a_page_of_notices_costs_the_same_queries_whatever_it_holds(db: TortoiseContext) -> None:
+    # given failed and sent notices of many users (facts for canResend, openids, opens to read)
+    for index in range(30):
+        user = await make_user(units={ORDER_PROGRESS: index % 2})
+        await failed_notice(user)
+        await make_notice(user, status=NoticeStatus.SENT)
+
+    # when a page of two and a page of sixty are read
+    with count_queries() as two:
+        small = await list_notices(NoticeFilter(), zone=SHANGHAI, first=2, after=None)
+    with count_queries() as sixty:
+        large = await list_notices(NoticeFilter(), zone=SHANGHAI, first=60, after=None)
+
+    # then both cost six statements: the page, openids, opens, units, stopped templates, flags
+    assert (len(small.nodes), len(large.nodes)) == (2, 60)
+    assert len(two) == len(sixty) == 6

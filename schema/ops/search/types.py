@@ -1,4 +1,4 @@
-"""Types of the operators' searches (OPS_API.graphql, "search and actions")."""
+"""Types of the operators' searches (docs/operators.md)."""
 
 from __future__ import annotations
 
