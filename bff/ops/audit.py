@@ -36,5 +36,5 @@ async def record(
         detail=None if detail is None else detail[:_DETAIL_MAX],
         at=at,
     )
-    log.info("operator %s %s %s %s: %s", operator, action, target_kind, target_id[:_TARGET_ID_MAX], outcome)
+    log.info("operator %s %s %s %r: %s", operator, action, target_kind, target_id[:_TARGET_ID_MAX], outcome)
     return row
