@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import httpx
+from graphql import parse, validate
 
 from bff.catalog.topics import TOPICS
 from bff.runtime.settings import Settings
-from bff.web.ops_console import ASSETS, CSP, boot_json
+from bff.web.ops_console import ASSETS, CSP, asset_bytes, boot_json
+from schema.ops import ops_schema_for
 
 # The one URL of another origin the files may name: SVG's XML namespace (an identifier, never fetched).
 ALLOWED_FOREIGN_URLS = {"http://www.w3.org/2000/svg"}
@@ -112,3 +114,22 @@ async def test_the_bare_path_redirects_to_the_console(client: httpx.AsyncClient)
     response = await client.get("/ops")
     assert response.status_code == 308
     assert response.headers["location"] == "/ops/"
+
+
+def console_documents() -> dict[str, str]:
+    """Every GraphQL document console.js sends, by operation name (each is one literal)."""
+    script = asset_bytes("console.js").decode("utf-8")
+    documents = re.findall(r"`(\s*(?:query|mutation)\b[^`]*)`", script)
+    named = {re.search(r"(?:query|mutation)\s+(\w+)", d).group(1): d for d in documents}  # type: ignore[union-attr]
+    assert len(named) == len(documents)
+    return named
+
+
+def test_every_document_the_console_sends_is_valid_against_the_ops_schema() -> None:
+    schema = ops_schema_for(production=True)._schema
+    documents = console_documents()
+    # the console reads every part of the API: its queries and its three actions
+    assert {"Operator", "Kpis", "Inventory", "Regions", "Presale", "Experiments", "Alerts", "Acknowledge",
+            "Commands", "Retry", "Notices", "Resend"} == set(documents)
+    for name, document in documents.items():
+        assert validate(schema, parse(document)) == [], name
