@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("bff.lifecycle",),
     ("bff.offers",),
     ("bff.inbound",),
+    ("bff.insight",),
 ]
 
 
