@@ -21,7 +21,11 @@ def _dialect() -> str:
 def epoch(column: str) -> str:
     """SQL for ``column`` (a stored time) in seconds since the Unix epoch, as a float."""
     if _dialect() == "sqlite":
-        return f"((julianday({column}) - 2440587.5) * 86400.0)"
+        # whole seconds exactly (strftime normalises the stored offset to UTC), plus milliseconds
+        return (
+            f"(CAST(strftime('%s', {column}) AS REAL) "
+            f"+ (CAST(strftime('%f', {column}) AS REAL) - CAST(strftime('%S', {column}) AS REAL)))"
+        )
     return f"EXTRACT(EPOCH FROM {column})"
 
 
@@ -29,7 +33,7 @@ def hour_bucket(column: str) -> str:
     """SQL for the whole UTC hour (hours since the epoch) of ``column``; business days are made of
     whole UTC hours in every zone whose offset is a whole number of hours (China's is)."""
     if _dialect() == "sqlite":
-        return f"CAST(({epoch(column)}) / 3600.0 AS INTEGER)"
+        return f"(CAST(strftime('%s', {column}) AS INTEGER) / 3600)"
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 3600.0) AS BIGINT)"
 
 
