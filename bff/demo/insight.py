@@ -191,7 +191,8 @@ async def seed_insight(user: User) -> str:
                 "WAIT",
                 now=raised + timedelta(minutes=rng.randint(10, 240)),
             )
-    await apply_exception_defaults(now=now)
+    while await apply_exception_defaults(now=now):  # one exception per batch
+        pass
     # 3. the journey: outbound (ETA three days out), courier, out for delivery, delivered (a fifth late)
     journey: list[b.Event] = []
     delivered_at: dict[int, datetime] = {}
