@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
 
+from bff.demo.insight import seed_insight
 from bff.demo.lifecycle import seed_lifecycle
 from bff.demo.offers import seed_offers
-from bff.demo.insight import seed_insight
 from bff.demo.orders import seed_orders
 from bff.models import User
 from bff.runtime.db import tortoise_config

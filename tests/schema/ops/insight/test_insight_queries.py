@@ -32,7 +32,8 @@ query Kpis($from: Date!, $to: Date!) {
     exceptionResponse { raised decidedByUser decidedByDefault open medianMinutes p90Minutes }
   }
   consentInventory(from: $from, to: $to) {
-    templateId title topics usersWithUnits unitsOutstanding suppressedNoUnits history { day accepts rejects bans }
+    templateId title topics usersWithUnits unitsOutstanding suppressedNoUnits
+    history { day accepts rejects bans }
   }
   regionalInsight(from: $from, to: $to) {
     cells { region topic sent openRate openRateDiff openPValue repurchaseRate repurchaseRateDiff significant }
@@ -47,7 +48,8 @@ query Kpis($from: Date!, $to: Date!) {
 
 
 async def run(resources: Resources, document: str, variables: dict[str, Any]) -> Any:
-    return await SCHEMA.execute(document, variable_values=variables, context_value=Context(resources=resources))
+    context = Context(resources=resources)
+    return await SCHEMA.execute(document, variable_values=variables, context_value=context)
 
 
 async def test_the_five_reads_answer_the_contracts_fields(resources: Resources, db: TortoiseContext) -> None:
