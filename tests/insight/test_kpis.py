@@ -19,6 +19,7 @@ from bff.orders.deadlines import apply_exception_defaults
 from bff.orders.decisions import confirm_receipt, resolve_exception
 from bff.supply_chain import builders as b
 from tests.insight.world import SHANGHAI, TEMPLATES, events, local, notice, user
+from tests.querycount import count_queries
 
 RANGE = period(date(2026, 10, 1), date(2026, 10, 3), SHANGHAI)
 NOW = local(11, 15)
@@ -222,3 +223,21 @@ def test_a_range_ending_before_it_starts_or_longer_than_366_days_is_refused() ->
     with pytest.raises(PeriodError, match="367 days"):
         period(date(2026, 1, 1), date(2027, 1, 2), SHANGHAI)
     assert len(period(date(2026, 1, 1), date(2027, 1, 1), SHANGHAI).days()) == 366
+
+
+async def test_the_report_costs_the_same_statements_for_ten_notices_as_for_one(db: TortoiseContext) -> None:
+    # given one notice, then ten more on other days and topics
+    who = await user("oQ")
+    await notice(who, Topic.NODE_OUTBOUND, local(10, 1), opened=local(10, 1, 13))
+    with count_queries() as few:
+        await kpi_report(RANGE, TEMPLATES, now=NOW)
+    for i in range(10):
+        topic = (Topic.NODE_DELIVERED, Topic.ORDER_PAID)[i % 2]
+        await notice(who, topic, local(10, 1 + i % 3, 9 + i), opened=local(10, 3, 22) if i % 3 else None)
+
+    # when
+    with count_queries() as many:
+        await kpi_report(RANGE, TEMPLATES, now=NOW)
+
+    # then every figure is aggregated by the database: no statement per notice, day or topic
+    assert len(many) == len(few) <= 12
