@@ -7,6 +7,7 @@
   fetch happens while the old token still works and lands in stable_token's renewal window.
 * ``expire_if_current`` drops the cached token only if it is still the one that failed (a Lua
   compare-and-delete), so a process holding a stale token never throws away a fresher one.
+* Every fetch is counted by outcome for /metrics (``lvyue_wechat_token_refreshes_total``).
 * ``reserve_force_refresh`` keeps WeChat's force_refresh rule (at most 20 a day, 30 s apart) in
   Redis, atomically, across processes.
 
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bff import constants
+from bff.runtime.metrics import TokenRefresh, record_token_refresh
 
 __all__ = [
     "FetchedToken",
@@ -183,8 +185,15 @@ class TokenCache:
                         cached = await self.peek()
                         if cached:
                             return cached
-                    fetched = await fetch()
+                    try:
+                        fetched = await fetch()
+                    except Exception:
+                        await record_token_refresh(self._redis, TokenRefresh.FAILED)
+                        raise
                     await self.store(fetched)
+                    await record_token_refresh(
+                        self._redis, TokenRefresh.REPLACED if replace else TokenRefresh.FETCHED
+                    )
                     log.info(
                         "access_token %s for appid %s (valid %d s)",
                         "replaced" if replace else "fetched",
