@@ -154,8 +154,9 @@ async def write_tally(redis: Redis, tally: Tally) -> None:
 
 
 class TokenRefresh(StrEnum):
-    FETCHED = "fetched"  # no token cached: a new one fetched
-    REPLACED = "replaced"  # WeChat refused the cached one: force_refresh
+    FETCHED = "fetched"  # no token cached (first use, or the cached one reached its end)
+    REFETCHED = "refetched"  # WeChat refused the cached token (40001 …): a new one fetched
+    FORCED = "forced"  # stable_token with force_refresh (WeChat still refused the new one)
     FAILED = "failed"  # the fetch raised (WeChat error, timeout)
 
 
