@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("bff.notices",),
     ("bff.lifecycle",),
     ("bff.offers",),
+    ("bff.ops",),
     ("bff.inbound",),
 ]
 

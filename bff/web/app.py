@@ -21,8 +21,10 @@ from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
+from bff.web.ops_graphql import ops_graphql_view
 from bff.web.push import wechat_push
 from schema import schema_for
+from schema.ops import ops_schema_for
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
@@ -35,6 +37,12 @@ def routes(settings: Settings) -> list[BaseRoute]:
             methods=["GET", "POST"],
         ),
         *ide,
+        # The operators' API: POST only (GET 405), its own schema, OPS_API_KEY (docs/operators.md).
+        Route(
+            "/ops/graphql",
+            ops_graphql_view(ops_schema_for(production=settings.is_production)),
+            methods=["POST"],
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
