@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("bff.offers",),
     ("bff.ops",),
     ("bff.inbound",),
+    ("bff.insight",),
 ]
 
 

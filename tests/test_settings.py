@@ -298,6 +298,18 @@ def test_the_send_time_fallback_hour_is_read() -> None:
     assert load_settings(PRODUCTION).send_time_fallback_hour is None
 
 
+@pytest.mark.parametrize(("raw", "expected"), [(None, "text"), ("json", "json"), ("text", "text")])
+def test_log_format_is_text_unless_json_is_asked_for(raw: str | None, expected: str) -> None:
+    environ = {**PRODUCTION, **({"LOG_FORMAT": raw} if raw else {})}
+    assert load_settings(environ).log_format == expected
+
+
+def test_a_log_format_other_than_text_or_json_is_refused() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "LOG_FORMAT": "JSON"})
+    assert raised.value.lines == ["LOG_FORMAT: must be text or json, got 'JSON'"]
+
+
 # --- OPS_API_KEY: the operators' keys ----------------------------------------------------------
 
 OPS_A = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8"

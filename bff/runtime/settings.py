@@ -24,6 +24,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bff.runtime import dev_defaults as sandbox_defaults
+from bff.runtime.logs import LOG_FORMATS, LogFormat
 
 Environment = Literal["production", "development", "test"]
 MetricsExposure = Literal["public", "token", "off"]
@@ -104,6 +105,8 @@ class Settings:
     # expire the POINTS_EXPIRY offer is made.
     member_day: int = 18
     points_expiry_window_days: int = 30
+    # How every process writes its log lines (bff/runtime/logs.py): "text" or "json".
+    log_format: LogFormat = "text"
     # The operators' keys (OPS_API_KEY): (operator name, key) pairs; empty = the ops API is off.
     ops_api_keys: tuple[tuple[str, str], ...] = ()
 
@@ -200,6 +203,18 @@ def port_from_env(name: str, default: int, environ: dict[str, str] | None = None
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise SettingsError(name, f"must be a port number from 1 to 65535, got {raw!r}")
     return int(raw)
+
+
+def log_format_from_env(environ: dict[str, str] | None = None) -> LogFormat:
+    """LOG_FORMAT (`text` by default, or `json`): read before the rest, since logging is set up
+    before the command reads its settings."""
+    environ = dict(os.environ if environ is None else environ)
+    raw = _get(environ, "LOG_FORMAT")
+    if raw is None:
+        return "text"
+    if raw not in LOG_FORMATS:
+        raise SettingsError("LOG_FORMAT", f"must be text or json, got {raw!r}")
+    return raw  # type: ignore[return-value]
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -322,6 +337,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             reader.problem("SEND_TIME_FALLBACK_HOUR", f"must be a local hour 0..23, got {fallback_raw!r}")
 
+    log_format: LogFormat = "text"
+    try:
+        log_format = log_format_from_env(environ)
+    except SettingsError as exc:
+        reader.problem("LOG_FORMAT", exc.problem)
+
     if reader.problems:
         raise SettingsError.of(reader.problems)
     return Settings(
@@ -348,6 +369,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         send_time_fallback_hour=send_time_fallback_hour,
         member_day=member_day,
         points_expiry_window_days=points_expiry_window_days,
+        log_format=log_format,
         ops_api_keys=ops_api_keys,
     )
 

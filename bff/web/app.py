@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from bff.catalog.templates_check import start_template_check
 from bff.runtime.db import tortoise_config
 from bff.runtime.logs import strip_query_strings_from_access_log
+from bff.runtime.metrics import ScrapeCache
 from bff.runtime.resources import Resources, open_resources
 from bff.runtime.settings import Settings, get_settings
 from bff.web.graphiql import ASSET_PATH, graphiql_asset
@@ -73,4 +74,6 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             stack.callback(start_template_check(settings, opened.http, opened.arq).cancel)
             yield
 
-    return Starlette(routes=routes(settings), lifespan=lifespan, middleware=[Middleware(MetricsMiddleware)])
+    app = Starlette(routes=routes(settings), lifespan=lifespan, middleware=[Middleware(MetricsMiddleware)])
+    app.state.metrics_cache = ScrapeCache()  # what /metrics reads from the database, for a few seconds
+    return app

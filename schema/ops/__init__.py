@@ -14,10 +14,11 @@ from strawberry.tools import merge_types
 from schema import build_schema
 from schema.edge import BriefErrorLogSchema
 from schema.ops.actions.mutations import ActionMutations
+from schema.ops.insight.queries import InsightQuery
 from schema.ops.search.queries import SearchQueries
 
-# Each area adds its root classes here (the insight queries join at merge).
-QUERIES: tuple[type, ...] = (SearchQueries,)
+# Each area adds its root classes here.
+QUERIES: tuple[type, ...] = (SearchQueries, InsightQuery)
 MUTATIONS: tuple[type, ...] = (ActionMutations,)
 
 Query = merge_types("Query", QUERIES)
