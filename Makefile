@@ -26,11 +26,12 @@ run: $(STAMP)
 test: $(STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The GraphiQL browser test drives Debian's chromium (never a downloaded browser).
+# The browser tests drive Debian's chromium (never a downloaded browser); the font gives their
+# screenshots Chinese glyphs.
 /usr/bin/chromium:
 	@echo "Installing Debian's chromium for the browser test (apt-get)..."
-	@DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 ## make lint: ruff check and mypy (strict)
 lint: $(STAMP)

@@ -21,6 +21,7 @@ from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
+from bff.web.ops_console import ops_console_routes
 from bff.web.ops_graphql import ops_graphql_view
 from bff.web.push import wechat_push
 from schema import schema_for
@@ -46,6 +47,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        *ops_console_routes(settings),
         Route("/hooks/supply-chain", supply_chain_hook, methods=["POST"]),
         Route("/wechat/push", wechat_push, methods=["GET", "POST"]),
     ]
