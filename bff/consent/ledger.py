@@ -74,11 +74,12 @@ class LedgerEntry:
 
 
 async def ensure_row(user_id: int, template_id: str) -> None:
-    """Create the (user, template) row if it is missing; safe under concurrent callers."""
-    if await ConsentLedger.filter(user_id=user_id, template_id=template_id).exists():
-        return
-    # INSERT … ON CONFLICT DO NOTHING (PostgreSQL) / INSERT OR IGNORE (SQLite): a concurrent
-    # creator wins quietly instead of raising IntegrityError (which would abort a PG transaction).
+    """Create the (user, template) row if it is missing; safe under concurrent callers.
+
+    One statement whether the row exists or not (every caller writes the row next anyway):
+    INSERT … ON CONFLICT DO NOTHING (PostgreSQL) / INSERT OR IGNORE (SQLite), so a concurrent
+    creator wins quietly instead of raising IntegrityError (which would abort a PG transaction).
+    """
     await ConsentLedger.bulk_create(
         [ConsentLedger(user_id=user_id, template_id=template_id, updated_at=utcnow())], ignore_conflicts=True
     )
