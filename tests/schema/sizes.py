@@ -55,7 +55,9 @@ async def give_orders(user: User, prefix: str, count: int, *, exception_id: str 
             b.paid(no, placed + timedelta(minutes=1)),
             b.node(no, "OUTBOUND", placed + timedelta(hours=1), expected=[("DELIVERED", future)]),
             b.node(no, "TRUNK_TRANSIT", placed + timedelta(hours=2)),
-            b.delivery_slots(no, placed + timedelta(hours=3), future, [("S1", "上午", future, future + timedelta(hours=3))]),
+            b.delivery_slots(
+                no, placed + timedelta(hours=3), future, [("S1", "上午", future, future + timedelta(hours=3))]
+            ),
         ]
     events.append(b.exception(exception_id or f"EX-{prefix}", ago(1), future, order_nos=numbers))
     await feed(*events)
@@ -94,7 +96,9 @@ async def give_owned(user: User, prefix: str, count: int) -> list[str]:
     describe = []
     for n, code in enumerate(codes):
         if n % 2 == 0:
-            describe.append(b.sku_upsert(code, ago(400), name=f"茶叶{n}", consumable=True, usage_days_per_unit=60))
+            describe.append(
+                b.sku_upsert(code, ago(400), name=f"茶叶{n}", consumable=True, usage_days_per_unit=60)
+            )
         else:
             describe.append(
                 b.sku_upsert(
@@ -166,7 +170,9 @@ async def give_everything(user: User, prefix: str, count: int) -> None:
     await give_earlier_asks(user, count)
 
 
-async def counted(ask: Ask, document: str, variables: dict[str, Any] | None, user: User) -> tuple[Any, list[str]]:
+async def counted(
+    ask: Ask, document: str, variables: dict[str, Any] | None, user: User
+) -> tuple[Any, list[str]]:
     """The operation's data (GraphQL errors fail the test) and the SQL statements it cost."""
     with count_queries() as statements:
         answer = await ask(document, variables, as_user=user)
@@ -182,8 +188,9 @@ def assert_statements(label: str, small: list[str], large: list[str], expected: 
 
 
 async def two_users() -> tuple[User, User]:
-    """A user with two of everything (one owned product of each kind) and a user with twenty (``give_everything``), prefixes S and L:
-    open orders ``SO000``…, delivered orders ``SD000``…, consumable ``SKU-S-000``…"""
+    """A user with two of everything (one owned product of each kind) and a user with twenty
+    (``give_everything``), prefixes S and L: open orders ``SO000``…, delivered orders
+    ``SD000``…, consumables ``SKU-S-000``…"""
     small = await User.create(openid="oSIZE_small_00000000000001", nickname="小")
     large = await User.create(openid="oSIZE_large_00000000000002", nickname="大")
     await give_everything(small, "S", SMALL)

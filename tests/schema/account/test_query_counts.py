@@ -10,8 +10,8 @@ from bff.models import User
 from tests.conftest import graphql
 from tests.operations import OPERATIONS
 from tests.querycount import count_queries
-from tests.schema.account.test_login import LoginWorld, world  # noqa: F401 - the fixture
-from tests.schema.orders.conftest import Ask, ask  # noqa: F401 - the fixture, shared with the order tab
+from tests.schema.account.test_login import LoginWorld
+from tests.schema.orders.conftest import Ask
 from tests.schema.sizes import assert_statements, counted, two_users
 
 LOGIN = OPERATIONS["Login"]

@@ -7,7 +7,7 @@ from bff.models import Notice, NoticeOpen, User
 from bff.notices.open_tokens import issue_open_token
 from bff.runtime.resources import Resources
 from tests.operations import OPERATIONS
-from tests.schema.orders.conftest import Ask, ask  # noqa: F401 - the fixture, shared with the order tab
+from tests.schema.orders.conftest import Ask
 from tests.schema.sizes import assert_statements, counted, two_users
 
 RECORD_NOTICE_OPEN = OPERATIONS["RecordNoticeOpen"]

@@ -31,7 +31,9 @@ DECISIONS: dict[str, tuple[dict[str, Any], int]] = {
 
 
 def variables_for(template: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {key: value.format(p=prefix) if isinstance(value, str) else value for key, value in template.items()}
+    return {
+        key: value.format(p=prefix) if isinstance(value, str) else value for key, value in template.items()
+    }
 
 
 @pytest.mark.parametrize("operation", list(DECISIONS))

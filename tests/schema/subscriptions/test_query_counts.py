@@ -14,7 +14,7 @@ import pytest
 from bff.catalog.topics import TOPICS
 from bff.models import User
 from tests.operations import OPERATIONS
-from tests.schema.orders.conftest import Ask, ask  # noqa: F401 - the fixture, shared with the order tab
+from tests.schema.orders.conftest import Ask
 from tests.schema.sizes import assert_statements, counted, two_users
 
 CENTER = OPERATIONS["SubscriptionCenter"]
