@@ -85,6 +85,15 @@ async def ensure_row(user_id: int, template_id: str) -> None:
     )
 
 
+async def ensure_rows(user_id: int, template_ids: Iterable[str]) -> None:
+    """``ensure_row`` for several templates of one user, in one statement."""
+    now = utcnow()
+    await ConsentLedger.bulk_create(
+        [ConsentLedger(user_id=user_id, template_id=t, updated_at=now) for t in sorted(set(template_ids))],
+        ignore_conflicts=True,
+    )
+
+
 def _row(user_id: int, template_id: str) -> Q:
     return Q(user_id=user_id, template_id=template_id)
 
@@ -118,6 +127,40 @@ async def credit(
         await ConsentLedger.filter(_row(user_id, template_id)).update(**changes)
         await ConsentLedgerMove.create(
             user_id=user_id, template_id=template_id, kind=LedgerMoveKind.GRANT, units=units, at=now
+        )
+
+
+async def credit_rows(
+    user_id: int, grants: Iterable[tuple[str, bool | None]], *, at: datetime | None = None
+) -> None:
+    """One unit for each (template, always_keep) of ``grants``, as ``credit`` grants it, on rows the
+    caller ensured and locked in its transaction: one UPDATE per distinct ``always_keep`` and one
+    INSERT of the GRANT moves, however many templates."""
+    now = at or utcnow()
+    by_keep: dict[bool | None, list[str]] = {}
+    for template_id, always_keep in grants:
+        by_keep.setdefault(always_keep, []).append(template_id)
+    if not by_keep:
+        return
+    async with in_transaction():
+        for always_keep, template_ids in by_keep.items():
+            changes: dict[str, object] = {
+                "granted": F("granted") + 1,
+                "wechat_status": WeChatStatus.ACCEPT,
+                "banned": False,
+                "last_credit_at": now,
+                "updated_at": utcnow(),
+            }
+            if always_keep is not None:
+                changes["always_keep"] = always_keep
+            rows = ConsentLedger.filter(user_id=user_id, template_id__in=sorted(template_ids))
+            await rows.update(**changes)
+        await ConsentLedgerMove.bulk_create(
+            [
+                ConsentLedgerMove(user_id=user_id, template_id=t, kind=LedgerMoveKind.GRANT, units=1, at=now)
+                for template_id_list in by_keep.values()
+                for t in template_id_list
+            ]
         )
 
 
@@ -241,6 +284,22 @@ async def set_status(
     if always_keep is not None:
         changes["always_keep"] = always_keep
     await ConsentLedger.filter(_row(user_id, template_id)).update(**changes)
+
+
+async def set_statuses(user_id: int, items: Iterable[tuple[str, bool | None]], status: WeChatStatus) -> None:
+    """``set_status`` for several (template, always_keep) of one user: one INSERT of the missing
+    rows and one UPDATE per distinct ``always_keep``, however many templates."""
+    by_keep: dict[bool | None, list[str]] = {}
+    for template_id, always_keep in items:
+        by_keep.setdefault(always_keep, []).append(template_id)
+    if not by_keep:
+        return
+    await ensure_rows(user_id, [t for templates in by_keep.values() for t in templates])
+    for always_keep, template_ids in by_keep.items():
+        changes: dict[str, object] = {"wechat_status": status, "updated_at": utcnow()}
+        if always_keep is not None:
+            changes["always_keep"] = always_keep
+        await ConsentLedger.filter(user_id=user_id, template_id__in=sorted(template_ids)).update(**changes)
 
 
 async def set_always_keep(user_id: int, template_id: str, always_keep: bool) -> None:

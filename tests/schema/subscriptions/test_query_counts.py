@@ -74,31 +74,34 @@ async def test_a_subscribe_request_costs_a_fixed_number_of_statements(ask: Ask, 
     assert_statements(f"SubscribeRequest({moment})", few, more, expected)
 
 
-async def report_all(ask: Ask, user: User, status: str) -> tuple[Any, list[str]]:
-    """Ask at the subscription center (not counted), then report ``status`` for every template."""
+async def report_all(ask: Ask, user: User, status: str, templates: int = 3) -> tuple[Any, list[str]]:
+    """Ask at the subscription center (not counted), then report ``status`` for ``templates`` of
+    the three templates asked for."""
     asked, _ = await counted(ask, SUBSCRIBE_REQUEST, {"moment": "SUBSCRIPTION_CENTER"}, user)
     request = asked["subscribeRequest"]
     assert len(request["templateIds"]) == 3
-    results = [{"templateId": template_id, "status": status} for template_id in request["templateIds"]]
+    chosen = request["templateIds"][:templates]
+    results = [{"templateId": template_id, "status": status} for template_id in chosen]
     report = {"requestId": request["requestId"], "results": results, "mainSwitch": True}
     return await counted(ask, REPORT, {"input": report}, user)
 
 
-# status → statements for a report of three templates
+# status → statements for a report of three templates (the same for one or five)
 REPORTS = {
-    # session, the request, main switch (one upsert), per template 8 (ensure the ledger row,
-    # lock it, the accept already counted?, unmatched popup pushes, INSERT the credit, ensure the
-    # row again in ledger.credit, UPDATE the ledger, INSERT the grant move), the request's
-    # results, then the center (3)
-    "ACCEPT": 7 + 3 * 8,
-    # session, the request, main switch, per template 2 (ensure the row, UPDATE its status),
-    # results, the center
-    "REJECT": 7 + 3 * 2,
+    # session, the request, main switch (one upsert); the accepts of every template at once:
+    # the ledger rows ensured (one INSERT … ON CONFLICT DO NOTHING), locked (one SELECT … FOR
+    # UPDATE), the keys already counted, unmatched popup pushes, INSERT of the credits (one
+    # executemany), their ids, UPDATE of the ledger rows, INSERT of the grant moves; the
+    # request's results; the center (3)
+    "ACCEPT": 15,
+    # session, the request, main switch; the rows ensured, one UPDATE of their status; results;
+    # the center
+    "REJECT": 9,
 }
 
 
 @pytest.mark.parametrize("status", list(REPORTS))
-async def test_a_report_costs_a_fixed_number_of_statements_per_template(ask: Ask, status: str) -> None:
+async def test_a_report_costs_a_fixed_number_of_statements(ask: Ask, status: str) -> None:
     # given
     small, large = await two_users()
 
@@ -109,6 +112,19 @@ async def test_a_report_costs_a_fixed_number_of_statements_per_template(ask: Ask
     # then
     assert one["reportSubscribeResult"]["userErrors"] == many["reportSubscribeResult"]["userErrors"] == []
     assert_statements(f"ReportSubscribeResult(3 × {status})", few, more, REPORTS[status])
+
+
+async def test_a_report_of_one_template_costs_what_a_report_of_three_costs(ask: Ask) -> None:
+    # given
+    small, large = await two_users()
+
+    # when the small user reports one accept, the large one three
+    one, few = await report_all(ask, small, "ACCEPT", templates=1)
+    many, more = await report_all(ask, large, "ACCEPT", templates=3)
+
+    # then
+    assert one["reportSubscribeResult"]["userErrors"] == many["reportSubscribeResult"]["userErrors"] == []
+    assert_statements("ReportSubscribeResult(1 vs 3 accepts)", few, more, REPORTS["ACCEPT"])
 
 
 SWITCHABLE = [str(topic) for topic, info in TOPICS.items() if info.opt_out_allowed]
