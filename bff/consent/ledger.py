@@ -333,12 +333,25 @@ async def status(user_id: int, template_id: str) -> WeChatStatus:
 
 
 async def entries(user_id: int, template_ids: Iterable[str] | None = None) -> Mapping[str, LedgerEntry]:
-    """Ledger entries of a user by template id, in one query; absent templates get empty entries."""
+    """Ledger entries of a user by template id, in one query (values, no model instances); absent
+    templates get empty entries."""
     query = ConsentLedger.filter(user_id=user_id)
     wanted = list(template_ids) if template_ids is not None else None
     if wanted is not None:
         query = query.filter(template_id__in=wanted)
-    found = {row.template_id: LedgerEntry.of(row) for row in await query}
+    found = {
+        str(row["template_id"]): LedgerEntry(
+            template_id=str(row["template_id"]),
+            granted=int(row["granted"]),
+            spent=int(row["spent"]),
+            wechat_status=WeChatStatus(row["wechat_status"]),
+            always_keep=bool(row["always_keep"]),
+            banned=bool(row["banned"]),
+        )
+        for row in await query.values(
+            "template_id", "granted", "spent", "wechat_status", "always_keep", "banned"
+        )
+    }
     if wanted is None:
         return found
     return {key: found.get(key, LedgerEntry(template_id=key)) for key in wanted}
