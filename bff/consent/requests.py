@@ -47,6 +47,9 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
 from bff.catalog.nodes import ORDER_NO_MAX_LENGTH, PRODUCTION_NODES, is_made_to_order, node_rank, nodes_ahead
 from bff.catalog.templates_file import TemplateConfig, TemplatesFile
 from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, node_topic
@@ -291,14 +294,21 @@ def business_day_start(now: datetime, zone: ZoneInfo) -> datetime:
 async def _rate_limited(
     user_id: int, moment: SubscribeMoment, order_no: str | None, now: datetime, zone: ZoneInfo
 ) -> bool:
+    """Both of today's counts (this moment and order; every moment but EXCEPTION) in one SELECT."""
     since = business_day_start(now, zone)
-    today = SubscribeRequestLog.filter(user_id=user_id, created_at__gte=since)
-    same = await today.filter(moment=str(moment), order_no=order_no).count()
+    rows = (
+        await SubscribeRequestLog.filter(user_id=user_id, created_at__gte=since)
+        .annotate(
+            same=Count("id", _filter=Q(moment=str(moment), order_no=order_no)),
+            total=Count("id", _filter=~Q(moment=str(SubscribeMoment.EXCEPTION))),
+        )
+        .values("same", "total")
+    )
+    same, total = (int(rows[0]["same"] or 0), int(rows[0]["total"] or 0)) if rows else (0, 0)
     if same >= ASKS_PER_MOMENT_PER_DAY:
         return True
     if moment is SubscribeMoment.EXCEPTION:
         return False
-    total = await today.exclude(moment=str(SubscribeMoment.EXCEPTION)).count()
     return total >= ASKS_PER_DAY
 
 

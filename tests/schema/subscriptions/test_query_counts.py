@@ -36,23 +36,22 @@ async def test_the_subscription_center_costs_four_statements(ask: Ask) -> None:
     assert_statements("SubscriptionCenter", few, more, 4)
 
 
-# moment → (order number suffix or None, statements)
+# moment → (order number suffix or None, statements). "today's asks": one SELECT of both counts
+# of the rate limit (this moment and order; every moment but EXCEPTION).
 MOMENTS: dict[str, tuple[str | None, int]] = {
-    # session, 2 rate-limit counts, order, its production nodes reported and announced, a chosen
-    # slot, preferences, switches, ledger, the INSERT of the request
-    "AFTER_PAYMENT": ("O000", 11),
-    "ORDER_DETAIL": ("O000", 11),
-    # session, 1 rate-limit count (exception asks do not count against the day), preferences,
-    # switches, ledger, INSERT
+    # session, today's asks, order, its production nodes reported and announced, a chosen slot,
+    # preferences, switches, ledger, the INSERT of the request
+    "AFTER_PAYMENT": ("O000", 10),
+    "ORDER_DETAIL": ("O000", 10),
+    # session, today's asks, preferences, switches, ledger, INSERT
     "EXCEPTION": ("O000", 6),
-    # session, 2 counts, preferences, switches, ledger, INSERT
-    "SUBSCRIPTION_CENTER": (None, 7),
-    # session, 2 counts, order, its SKU codes, their SKUs, preferences, switches, ledger, INSERT
-    "RECEIPT": ("D000", 10),
+    "SUBSCRIPTION_CENTER": (None, 6),
+    # session, today's asks, order, its SKU codes, their SKUs, preferences, switches, ledger, INSERT
+    "RECEIPT": ("D000", 9),
     # session; the offers (user, owned products, SKUs, last order per SKU, last open, dismissed,
-    # SKU names, decided notices of the offers); 2 counts; replenishment due, owned products,
-    # their SKUs; preferences, switches, ledger, INSERT
-    "LIFECYCLE": (None, 18),
+    # SKU names, decided notices of the offers); today's asks; replenishment due, owned products,
+    # their SKUs; preferences, switches, ledger, INSERT (16 for a user without offers)
+    "LIFECYCLE": (None, 17),
 }
 
 
