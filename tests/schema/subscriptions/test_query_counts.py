@@ -46,8 +46,9 @@ MOMENTS: dict[str, tuple[str | None, int]] = {
     # session, today's asks, preferences, switches, ledger, INSERT
     "EXCEPTION": ("O000", 6),
     "SUBSCRIPTION_CENTER": (None, 6),
-    # session, today's asks, order, its SKU codes, their SKUs, preferences, switches, ledger, INSERT
-    "RECEIPT": ("D000", 9),
+    # session, today's asks, the SKUs of the order's lines (one SELECT with a subquery),
+    # preferences, switches, ledger, INSERT
+    "RECEIPT": ("D000", 7),
     # session; the offers (user, owned products, SKUs, last order per SKU, last open, dismissed,
     # SKU names, decided notices of the offers); today's asks; replenishment due, owned products,
     # their SKUs; preferences, switches, ledger, INSERT (16 for a user without offers)
