@@ -115,12 +115,12 @@ async def record_accepts(
         raise ValueError("one accept per template")
     await ledger.ensure_rows(user_id, templates)
     async with in_transaction():
-        # Serialise every credit of these (user, template) pairs behind their ledger rows.
+        # Serialise every credit of these (user, template) pairs behind their ledger rows. (A
+        # model query: tortoise drops FOR UPDATE from values() and values_list().)
         await (
             ConsentLedger.filter(user_id=user_id, template_id__in=templates)
             .order_by("template_id")
             .select_for_update()
-            .values_list("id", flat=True)
         )
 
         keys = [a.source_key for a in accepts]
