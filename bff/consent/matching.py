@@ -15,7 +15,9 @@ The rule (also in docs/architecture.md, "Consent: one accept is counted once"):
 
 All of this runs in one transaction that first locks the (user, template) ledger row
 (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises transactions on its one connection),
-so two credits of the same pair can never both claim the same partner, nor both miss it.
+so two credits of the same pair can never both claim the same partner, nor both miss it. The
+templates of one report are counted together (``record_accepts``), their rows locked in
+template order.
 
 Times: a report's time is when the server received it; a push's time is its ``CreateTime``.
 Trade-off of the window: a push arriving more than 10 minutes after its report (or the reverse)
