@@ -27,7 +27,7 @@ from typing import Any
 
 from bff.runtime import dev_defaults
 from bff.runtime.logs import configure_logging
-from bff.runtime.settings import Settings, SettingsError, get_settings, port_from_env
+from bff.runtime.settings import Settings, SettingsError, get_settings, log_format_from_env, port_from_env
 
 EXIT_CONFIG = 2
 
@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # The parser reads PORT and SANDBOX_PORT for its defaults: a bad one is a configuration error.
         args = build_parser().parse_args(argv)
         # The command names the process in every log line: web, worker, sandbox, dev, migrate, ...
-        configure_logging(args.command)
+        configure_logging(args.command, fmt=log_format_from_env())
         args.func(args)
     except SettingsError as exc:
         # Every problem at once, one line each: one run tells the operator the whole list.

@@ -20,6 +20,21 @@ HEARTBEAT_KEY = "lvyue:worker:heartbeat"  # + ":<worker id>", a hash with the la
 # Job metrics of all workers (bff/runtime/metrics.py): runs by "<job>|<outcome>", seconds by "<job>".
 METRICS_JOBS_KEY = "lvyue:metrics:jobs"
 METRICS_JOB_SECONDS_KEY = "lvyue:metrics:job-seconds"
+# Notice sends by "<outcome>|<errcode>" (tasks/notices.py; docs/operators.md, "Metrics").
+METRICS_SENDS_KEY = "lvyue:metrics:sends"
+# Histograms kept by workers: "<name>|<le>" counts one bucket each (not cumulative), "<name>|sum".
+METRICS_HISTOGRAMS_KEY = "lvyue:metrics:histograms"
+# access_token refreshes by outcome (bff/wechat/tokens.py).
+METRICS_TOKEN_REFRESHES_KEY = "lvyue:metrics:token-refreshes"
+# The last run of each scan: "<scan>|started", "<scan>|finished" (unix s), "<scan>|rows", and the
+# running totals "<scan>|rows_total", "<scan>|runs", "<scan>|passes" (tasks/scans.py).
+METRICS_SCANS_KEY = "lvyue:metrics:scans"
+# /metrics reads the database (commands by status) and the queue's job ids (families) at most once
+# per this many seconds per web process; a scrape in between answers the cached figures.
+METRICS_SCRAPE_CACHE_S = 5.0
+# The queue's families are counted over its first (soonest due) this many job ids: one ZRANGE of
+# at most this many members per scrape (docs/operators.md, "Metrics", for the cost).
+METRICS_QUEUE_FAMILY_LIMIT = 10_000
 
 # ---------------------------------------------------------------- backoff
 BACKOFF_BASE_S = 2.0

@@ -12,6 +12,7 @@ and leaves it running.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -23,10 +24,13 @@ from pathlib import Path
 
 from bff.runtime import dev_defaults
 from bff.runtime.dbcheck import check_database
+from bff.runtime.logs import current_format
 from bff.runtime.redis import check_redis, redis_url_for
 from bff.runtime.settings import load_settings
 
 STOP_GRACE_S = 10.0
+
+log = logging.getLogger("lvyue.dev")
 
 
 @dataclass
@@ -130,23 +134,33 @@ def _run_children(
         _start(child, env)
 
     base = f"http://{host}:{web_port}"
-    print(
-        "\n".join(
-            [
-                "",
-                "Lvyue is starting:",
-                f"  GraphiQL        {base}/graphql",
-                f"  readiness       {base}/readyz",
-                f"  metrics         {base}/metrics",
-                f"  WeChat sandbox  http://{host}:{sandbox_port}/sandbox/inbox/page   (inbox)",
-                f"  database        {database_url}",
-                f"  redis           {env.get('REDIS_URL')}",
-                "Ctrl-C stops everything.",
-                "",
-            ]
-        ),
-        flush=True,
-    )
+    urls = {
+        "graphiql": f"{base}/graphql",
+        "readiness": f"{base}/readyz",
+        "metrics": f"{base}/metrics",
+        "sandbox_inbox": f"http://{host}:{sandbox_port}/sandbox/inbox/page",
+    }
+    if current_format() == "json":
+        # One record with the addresses as fields (the database and Redis URLs may hold passwords).
+        log.info("Lvyue is starting; Ctrl-C stops everything", extra=urls)
+    else:
+        print(
+            "\n".join(
+                [
+                    "",
+                    "Lvyue is starting:",
+                    f"  GraphiQL        {urls['graphiql']}",
+                    f"  readiness       {urls['readiness']}",
+                    f"  metrics         {urls['metrics']}",
+                    f"  WeChat sandbox  {urls['sandbox_inbox']}   (inbox)",
+                    f"  database        {database_url}",
+                    f"  redis           {env.get('REDIS_URL')}",
+                    "Ctrl-C stops everything.",
+                    "",
+                ]
+            ),
+            flush=True,
+        )
 
     exit_code = 0
     try:
@@ -155,12 +169,12 @@ def _run_children(
                 assert child.process is not None
                 code = child.process.poll()
                 if code is not None:
-                    print(f"bff dev: {child.name} exited with status {code}; stopping the others", flush=True)
+                    log.warning("%s exited with status %d; stopping the others", child.name, code)
                     exit_code = code or 1
                     stopping = True
                     break
             time.sleep(0.3)
     finally:
         _stop_all(children)
-    print("bff dev: stopped", flush=True)
+    log.info("stopped")
     return exit_code

@@ -118,10 +118,15 @@ class DepthIncludingIntrospection(ValidationRule):
             )
 
 
-def build_schema(*, production: bool = False) -> BriefErrorLogSchema:
+def build_schema(
+    *, production: bool = False, query: type = Query, mutation: type | None = Mutation
+) -> BriefErrorLogSchema:
     """Production: no introspection, no "did you mean" hints, and the depth limit counts
     introspection fields. Elsewhere GraphiQL needs introspection (its query is deeper than
-    MAX_DEPTH), so strawberry's limiter, which skips introspection, applies."""
+    MAX_DEPTH), so strawberry's limiter, which skips introspection, applies.
+
+    ``query`` / ``mutation``: the root types (the mini-program's by default; the operators'
+    schema, schema/ops/, passes its own and gets the same limits)."""
     hardening: list[Any] = (
         [
             lambda: AddValidationRules([NoSchemaIntrospectionCustomRule, DepthIncludingIntrospection]),
@@ -131,8 +136,8 @@ def build_schema(*, production: bool = False) -> BriefErrorLogSchema:
         else [lambda: QueryDepthLimiter(max_depth=MAX_DEPTH)]
     )
     return BriefErrorLogSchema(
-        query=Query,
-        mutation=Mutation,
+        query=query,
+        mutation=mutation,
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
             *hardening,

@@ -8,6 +8,8 @@ which bff.notices does not import.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -17,15 +19,25 @@ from arq import Retry
 from bff import constants
 from bff.catalog.templates_file import cached_templates_file
 from bff.lifecycle import reminders as lifecycle_reminders
-from bff.models.notices import Notice
+from bff.models.notices import Notice, NoticeStatus
 from bff.notices import planner
 from bff.notices.experiments.assignment import with_variant
-from bff.notices.sender import SEND_RETRY, NoticeSender, SendHooks, sender_for
+from bff.notices.sender import (
+    SEND_RETRY,
+    NoticeSender,
+    SendClient,
+    SendHooks,
+    SendOutcome,
+    SendResultLike,
+    sender_for,
+)
 from bff.notices.sweeper import sweep
 from bff.notices.withdrawal import withdrawal_before_send
 from bff.offers.recheck import ended_offer
 from bff.runtime.backoff import backoff_delay
+from bff.runtime.metrics import JOB_TALLY, PLANNED_TO_SENT_SECONDS, WECHAT_SEND_SECONDS, Tally, write_tally
 from bff.runtime.settings import Settings
+from bff.wechat.errors import WeChatAPIError, WeChatTransportError
 from tasks.engines import engine_away
 
 log = logging.getLogger("lvyue.tasks.notices")
@@ -79,10 +91,13 @@ async def lifecycle_stale(notice: Notice, now: datetime) -> str | None:
     return await lifecycle_reminders.stale_reason(notice)
 
 
-def send_hooks(settings: Settings) -> SendHooks:
+def send_hooks(settings: Settings, observed: SendObservation | None = None) -> SendHooks:
     """The sender's hooks in the worker: the planner's re-decision and withdrawal, the lifecycle
     reminders' re-check and their REMINDED mark, the offers' re-check (bff/offers/recheck.py), an
-    experiment variant's wording."""
+    experiment variant's wording; with ``observed``, the planned→sent time for /metrics."""
+    after_sent: tuple[Callable[[Notice, datetime], Awaitable[None]], ...] = (lifecycle_reminders.mark_sent,)
+    if observed is not None:
+        after_sent = (*after_sent, observed.sent)
     return SendHooks(
         reconsider=planner.reconsider,
         withdrawal=partial(
@@ -91,12 +106,107 @@ def send_hooks(settings: Settings) -> SendHooks:
             zone=settings.zone,
         ),
         checks=(lifecycle_stale, ended_offer),
-        after_sent=(lifecycle_reminders.mark_sent,),
+        after_sent=after_sent,
         variant_of=with_variant,
     )
 
 
-def notice_sender(ctx: dict[str, Any]) -> NoticeSender:
+# ---------------------------------------------------------------- what a send run shows on /metrics
+
+# SendOutcome.status of a run that claimed the notice → the `outcome` label.
+_OUTCOME_LABELS: Mapping[NoticeStatus, str] = {
+    NoticeStatus.SENT: "sent",
+    NoticeStatus.FAILED: "failed",
+    NoticeStatus.SUPPRESSED: "suppressed",
+    NoticeStatus.QUEUED: "retry",  # given back for another try after backoff
+    NoticeStatus.SCHEDULED: "deferred",  # WeChat's daily limit: tomorrow
+    NoticeStatus.SENDING: "outcome_unknown",  # the call got no answer
+}
+
+
+class SendObservation:
+    """What one send run did, for /metrics: the WeChat call's errcode and duration (through a
+    wrapper of the sender's client) and the notice's planned→sent time (an ``after_sent`` hook)."""
+
+    def __init__(self) -> None:
+        self.errcode = ""  # "" no answer from WeChat (not called, or no answer); "0" ok
+        self.call_seconds: float | None = None
+        self.planned_to_sent: float | None = None
+
+    def client(self, inner: SendClient) -> SendClient:
+        return _TimedClient(inner, self)
+
+    async def sent(self, notice: Notice, now: datetime) -> None:
+        self.planned_to_sent = max(0.0, (now - notice.created_at).total_seconds())
+
+    def tally(self, outcome: SendOutcome, tally: Tally) -> None:
+        """One count by outcome and errcode, and the latencies; runs that did nothing (another
+        worker has the notice, not due yet) are not counted, nor is a user's lock being busy."""
+        if outcome.claimed:
+            label = _OUTCOME_LABELS.get(outcome.status, "other") if outcome.status else "other"
+        elif outcome.reason == "OPENID_BUSY":
+            label = "busy"
+        else:
+            return
+        tally.count(constants.METRICS_SENDS_KEY, f"{label}|{self.errcode}")
+        if self.call_seconds is not None:
+            tally.observe(WECHAT_SEND_SECONDS, self.call_seconds)
+        if self.planned_to_sent is not None:
+            tally.observe(PLANNED_TO_SENT_SECONDS, self.planned_to_sent)
+
+
+class _TimedClient:
+    """The WeChat client, timing the send request from the moment it is written (``before_send``:
+    the token is at hand) to the answer, and keeping the errcode."""
+
+    def __init__(self, inner: SendClient, observed: SendObservation) -> None:
+        self.inner = inner
+        self.observed = observed
+
+    async def send_subscribe_message(
+        self,
+        *,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        page: str | None,
+        miniprogram_state: str,
+        lang: str = "zh_CN",
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> SendResultLike:
+        written: float | None = None
+
+        async def request_starts() -> None:
+            nonlocal written
+            if before_send is not None:
+                await before_send()
+            written = time.perf_counter()  # the last request's start (one retry after a refresh)
+
+        answered = False
+        try:
+            result = await self.inner.send_subscribe_message(
+                openid=openid,
+                template_id=template_id,
+                data=data,
+                page=page,
+                miniprogram_state=miniprogram_state,
+                lang=lang,
+                before_send=request_starts,
+            )
+            self.observed.errcode, answered = "0", True
+            return result
+        except WeChatAPIError as exc:
+            self.observed.errcode, answered = str(exc.errcode), True
+            raise
+        except WeChatTransportError:
+            self.observed.errcode = "transport"
+            raise
+        finally:
+            if answered and written is not None:
+                self.observed.call_seconds = time.perf_counter() - written
+
+
+def notice_sender(ctx: dict[str, Any], observed: SendObservation | None = None) -> NoticeSender:
     """The sender of one send job. ``ctx["notice_retry_policy"]`` (a RetryPolicy) and
     ``ctx["notice_lock_wait"]`` (a LockWait) may override retry timing, e.g. in tests."""
     settings: Settings = ctx["settings"]
@@ -104,15 +214,27 @@ def notice_sender(ctx: dict[str, Any]) -> NoticeSender:
         settings,
         ctx["http"],
         ctx["redis"],
-        hooks=send_hooks(settings),
+        hooks=send_hooks(settings, observed),
         retry=ctx.get("notice_retry_policy") or SEND_RETRY,
         lock_wait=ctx.get("notice_lock_wait"),
+        client=observed.client if observed is not None else None,
     )
 
 
 async def send_notice(ctx: dict[str, Any], notice_id: int) -> str:
-    """Send one notice (job id ``send:<notice id>``); raises arq Retry when it must run again."""
-    outcome = await notice_sender(ctx).send(notice_id)
+    """Send one notice (job id ``send:<notice id>``); raises arq Retry when it must run again.
+
+    Its outcome is tallied for /metrics and written with the job's run (tasks/worker.py
+    ``counted``), or on its own when the job runs outside it."""
+    observed = SendObservation()
+    outcome = await notice_sender(ctx, observed).send(notice_id)
+    tally = ctx.get(JOB_TALLY)
+    if isinstance(tally, Tally):
+        observed.tally(outcome, tally)
+    else:
+        own = Tally()
+        observed.tally(outcome, own)
+        await write_tally(ctx["redis"], own)
     if outcome.retry_in is not None:
         raise Retry(defer=max(0.0, outcome.retry_in))
     return outcome.describe()

@@ -7,6 +7,7 @@ advance the clock.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from bff.notices.planner import NoticeContext
 from bff.offers.rules import rules_from_settings
 from bff.offers.scan import scan_offers as scan_offers_due
 from bff.offers.store import refresh_co_purchase as refresh_stats
+from bff.runtime.metrics import record_scan
 
 
 def _as_of(ctx: dict[str, Any]) -> datetime:
@@ -25,8 +27,18 @@ async def scan_offers(ctx: dict[str, Any]) -> str:
     """Cron: plan one notice per user × offer period for the offers valid now."""
     settings = ctx["settings"]
     notice_ctx = NoticeContext.from_settings(settings, ctx["redis"])
+    started = time.time()
     report = await scan_offers_due(
         notice_ctx, ctx["redis"], as_of=_as_of(ctx), rules=rules_from_settings(settings)
+    )
+    # The offers scan walks users: its rows are users.
+    await record_scan(
+        ctx["redis"],
+        "offers",
+        started=started,
+        finished=time.time(),
+        rows=report.users,
+        pass_done=report.finished,
     )
     return f"{report.users} users, {report.offers} offers, {report.planned} planned, done {report.finished}"
 

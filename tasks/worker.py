@@ -21,7 +21,7 @@ from bff.notices.planner import NoticeContext
 from bff.runtime.db import tortoise_config
 from bff.runtime.heartbeat import worker_identity
 from bff.runtime.logsafe import mask
-from bff.runtime.metrics import JobOutcome, record_job
+from bff.runtime.metrics import JOB_TALLY, JobOutcome, Tally, record_job
 from bff.runtime.redis import redis_settings, resolve_redis_url
 from bff.runtime.resources import new_http_client
 from bff.runtime.settings import get_settings
@@ -47,6 +47,8 @@ def counted(job: WorkerCoroutine, name: str | None = None) -> WorkerCoroutine:
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         outcome = JobOutcome.FAILURE
+        # What the job observes (a send's outcome …) goes out in the same Redis call as its run.
+        tally = ctx[JOB_TALLY] = Tally()
         try:
             result = await job(ctx, *args, **kwargs)
             outcome = JobOutcome.SUCCESS
@@ -58,7 +60,7 @@ def counted(job: WorkerCoroutine, name: str | None = None) -> WorkerCoroutine:
             outcome = JobOutcome.CANCELLED
             raise
         finally:
-            await record_job(ctx["redis"], label, outcome, time.perf_counter() - started)
+            await record_job(ctx["redis"], label, outcome, time.perf_counter() - started, tally)
 
     return run
 

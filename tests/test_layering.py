@@ -32,7 +32,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("bff.notices",),
     ("bff.lifecycle",),
     ("bff.offers",),
+    ("bff.ops",),
     ("bff.inbound",),
+    ("bff.insight",),
 ]
 
 

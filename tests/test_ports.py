@@ -171,4 +171,5 @@ def test_bff_dev_serves_on_port_and_sandbox_port_and_a_newcomer_can_log_in(
         except subprocess.TimeoutExpired:
             dev.kill()
             dev.wait()
-    assert "bff dev: stopped" in log.read_text()
+    # (in the one log format, as the children's lines)
+    assert " INFO dev[" in log.read_text() and "lvyue.dev: stopped" in log.read_text()

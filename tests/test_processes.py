@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -56,8 +57,10 @@ def spawn(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
         process.wait(timeout=10)
 
 
-def start(processes: list[subprocess.Popen[bytes]], *args: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def start(
+    processes: list[subprocess.Popen[bytes]], *args: str, log: Path, **env_vars: str
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_vars}
     process = subprocess.Popen(
         [sys.executable, "-m", "bff.cli", *args],
         env=env,
@@ -122,7 +125,9 @@ async def test_two_web_and_two_worker_processes_share_one_database_and_redis(
 
     # and a WeChat push URL carrying an openid is logged with the openid masked
     async with httpx.AsyncClient(timeout=2.0) as http:
-        await http.get(f"http://127.0.0.1:{ports[0]}/wechat/push?signature=x&timestamp=1&nonce=2&openid={OPENID}")
+        await http.get(
+            f"http://127.0.0.1:{ports[0]}/wechat/push?signature=x&timestamp=1&nonce=2&openid={OPENID}"
+        )
 
     # when the workers get SIGTERM (a deploy), they exit cleanly
     for process in workers:
@@ -163,3 +168,105 @@ def test_the_sandbox_logs_in_the_same_format(spawn: list[subprocess.Popen[bytes]
     assert answered
     assert processes_named(tmp_path / "sandbox.log") == {"sandbox"}
     assert any("WeChat API on" in line for line in log_lines(tmp_path / "sandbox.log"))
+
+
+def json_lines(log: Path) -> list[dict[str, object]]:
+    """Every line of a log as a JSON object; fails on a line that is not one."""
+    entries = []
+    for line in log_lines(log):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            raise AssertionError(f"not a JSON log line: {line!r}") from None
+        assert isinstance(entry, dict), line
+        entries.append(entry)
+    return entries
+
+
+async def test_with_log_format_json_web_and_worker_write_one_json_object_per_line_without_openids(
+    db: TortoiseContext, spawn: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    # given a web process and a worker started with LOG_FORMAT=json
+    port = free_port()
+    web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
+    start(spawn, "web", "--host", "127.0.0.1", "--port", str(port), log=web_log, LOG_FORMAT="json")
+    worker = start(spawn, "worker", log=worker_log, LOG_FORMAT="json")
+    base = f"http://127.0.0.1:{port}"
+
+    # when they have served requests carrying an openid: WeChat's push URL, and a GraphQL
+    # query naming it (the caller's mistake is logged with GraphQL's message, which quotes it)
+    async with httpx.AsyncClient(timeout=2.0) as http:
+
+        async def ready() -> bool:
+            try:
+                return (await http.get(f"{base}/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until(ready)
+        await http.get(f"{base}/wechat/push?signature=x&timestamp=1&nonce=2&openid={OPENID}")
+        answer = await http.post(f"{base}/graphql", json={"query": "{ " + OPENID + " }"})
+        assert OPENID in answer.text  # the caller is told what it asked for
+
+    async def beat_recorded() -> bool:
+        return await WorkerHeartbeat.exists()
+
+    await wait_until(beat_recorded)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+
+    # then every line of both is one JSON object with the time, level, process and logger
+    web_entries, worker_entries = json_lines(web_log), json_lines(worker_log)
+    for entries, process in ((web_entries, "web"), (worker_entries, "worker")):
+        assert entries
+        for entry in entries:
+            assert {"ts", "level", "process", "pid", "logger", "message"} <= set(entry), entry
+            assert entry["process"] == process
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(entry["ts"])), entry
+    # and the web's access lines and GraphQL's error line are among them
+    loggers = {entry["logger"] for entry in web_entries}
+    assert {"uvicorn.access", "lvyue.graphql"} <= loggers, loggers
+    assert any("arq" in str(entry["logger"]) for entry in worker_entries)
+    # and the openid never appears in full, only masked
+    text = web_log.read_text()
+    assert OPENID not in text
+    assert "oUSE\u2026(26)" in text or "oUSE…(26)" in text
+
+
+def test_with_log_format_json_the_sandbox_writes_json_lines(
+    spawn: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    # given the sandbox as `bff dev` runs it, with LOG_FORMAT=json
+    port = free_port()
+    sandbox = start(spawn, "sandbox", "--port", str(port), log=tmp_path / "sandbox.log", LOG_FORMAT="json")
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/sandbox/quota", timeout=1.0)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+
+    # when it stops
+    sandbox.send_signal(signal.SIGTERM)
+    sandbox.wait(timeout=20)
+
+    # then each of its lines is a JSON object naming it
+    entries = json_lines(tmp_path / "sandbox.log")
+    assert {entry["process"] for entry in entries} == {"sandbox"}
+    assert any("WeChat API on" in str(entry["message"]) for entry in entries)
+
+
+def test_a_log_format_that_is_not_text_or_json_stops_the_command(tmp_path: Path) -> None:
+    # when a command starts with a misspelt LOG_FORMAT
+    done = subprocess.run(
+        [sys.executable, "-m", "bff.cli", "migrate"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LOG_FORMAT": "jsonl"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # then it stops with one line naming the variable
+    assert done.returncode == 2
+    assert done.stderr.strip() == "bff: configuration error: LOG_FORMAT: must be text or json, got 'jsonl'"

@@ -296,3 +296,62 @@ def test_a_send_time_fallback_hour_outside_the_day_is_refused(raw: str) -> None:
 def test_the_send_time_fallback_hour_is_read() -> None:
     assert load_settings({**PRODUCTION, "SEND_TIME_FALLBACK_HOUR": "19"}).send_time_fallback_hour == 19
     assert load_settings(PRODUCTION).send_time_fallback_hour is None
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, "text"), ("json", "json"), ("text", "text")])
+def test_log_format_is_text_unless_json_is_asked_for(raw: str | None, expected: str) -> None:
+    environ = {**PRODUCTION, **({"LOG_FORMAT": raw} if raw else {})}
+    assert load_settings(environ).log_format == expected
+
+
+def test_a_log_format_other_than_text_or_json_is_refused() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "LOG_FORMAT": "JSON"})
+    assert raised.value.lines == ["LOG_FORMAT: must be text or json, got 'JSON'"]
+
+
+# --- OPS_API_KEY: the operators' keys ----------------------------------------------------------
+
+OPS_A = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8"
+OPS_B = "f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7"
+
+
+def test_ops_api_key_holds_named_keys_and_a_bare_key_is_named_ops() -> None:
+    named = load_settings({**PRODUCTION, "OPS_API_KEY": f" alice={OPS_A} , bob = {OPS_B} "})
+    bare = load_settings({**PRODUCTION, "OPS_API_KEY": OPS_A})
+    unset = load_settings(dict(PRODUCTION))
+    assert named.ops_api_keys == (("alice", OPS_A), ("bob", OPS_B))
+    assert bare.ops_api_keys == (("ops", OPS_A),)
+    assert unset.ops_api_keys == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (
+            f"alice={OPS_A},bob=short",
+            "the key of 'bob' must be at least 32 characters in production (it has 5)",
+        ),
+        ("alice=" + "changeme" * 4, "the key of 'alice' is a known weak value"),
+        ("x" * 40, "the key of 'ops' is a known weak value"),
+        (f"alice={OPS_A},alice={OPS_B}", "the name 'alice' is given twice"),
+        (f"alice={OPS_A},bob={OPS_A}", "the key of 'bob' is also another operator's key"),
+        (f"alice={OPS_A},bob=", "entry 2 has no key"),
+        (f"al ice={OPS_A}", "entry 1: the name must be 1 to 64 letters"),
+        (f"alice={dev_defaults.ENCODING_AES_KEY}", "the key of 'alice' is a known weak value"),
+    ],
+)
+def test_production_refuses_short_weak_or_ambiguous_ops_keys(value: str, words: str) -> None:
+    # when / then: reported with the other settings errors, naming OPS_API_KEY
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**PRODUCTION, "OPS_API_KEY": value, "SESSION_SECRET": "short"})
+    assert [variable for variable, _ in raised.value.problems] == ["SESSION_SECRET", "OPS_API_KEY"]
+    assert words in raised.value.problems[1][1]
+
+
+def test_outside_production_an_ops_key_needs_16_characters() -> None:
+    assert load_settings({"LVYUE_ENV": "test", "OPS_API_KEY": "dev=" + "k" * 16}).ops_api_keys == (
+        ("dev", "k" * 16),
+    )
+    with pytest.raises(SettingsError, match="at least 16 characters"):
+        load_settings({"LVYUE_ENV": "test", "OPS_API_KEY": "dev=short"})

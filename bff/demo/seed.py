@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
 
+from bff.demo.insight import seed_insight
 from bff.demo.lifecycle import seed_lifecycle
 from bff.demo.offers import seed_offers
 from bff.demo.orders import seed_orders
@@ -21,7 +22,7 @@ DEMO_OPENID = "oDEMO_user_0000000000000001"
 DEMO_NICKNAME = "小履"
 
 SeedStep = Callable[[User], Awaitable[str]]
-SEED_STEPS: list[SeedStep] = [seed_orders, seed_lifecycle, seed_offers]
+SEED_STEPS: list[SeedStep] = [seed_orders, seed_lifecycle, seed_offers, seed_insight]
 
 
 async def seed_demo_user() -> User:

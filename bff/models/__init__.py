@@ -23,6 +23,7 @@ from bff.models.lifecycle import (
     ReplenishmentStatus,
 )
 from bff.models.notices import Notice, NoticeOpen, NoticeStatus, StoppedTemplate
+from bff.models.ops import OpsAudit
 from bff.models.orders import (
     DecidedBy,
     DeliverySlotOffer,
@@ -60,6 +61,7 @@ __all__ = [
     "NoticeOpen",
     "NoticeStatus",
     "OpsAlert",
+    "OpsAudit",
     "Order",
     "OrderException",
     "OrderExceptionLink",

@@ -204,6 +204,10 @@ class OpsAlert(Model):
     first_seen_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
     resolved_at = fields.DatetimeField(null=True)
+    # An operator saw it (acknowledgeAlert on /ops/graphql): when and who (the key's name). It
+    # needs attention again once seen after that (last_seen_at > acknowledged_at).
+    acknowledged_at = fields.DatetimeField(null=True)
+    acknowledged_by = fields.CharField(max_length=64, null=True)
 
     user_id: int | None
 

@@ -55,7 +55,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -203,6 +203,7 @@ class SendOutcome:
     reason: str | None = None
     retry_in: float | None = None
     msgid: str | None = None
+    claimed: bool = False  # this run claimed the notice: ``status`` is its doing (metrics count it)
 
     def describe(self) -> str:
         parts = [self.status.value if self.status else "-"]
@@ -313,7 +314,7 @@ class NoticeSender:
         notice = await Notice.get(id=notice_id)
         claim = _Claim(notice.id, notice.user_id, notice.template_id, notice.attempts)
         try:
-            return await self._send_claimed(notice, claim, openid)
+            return replace(await self._send_claimed(notice, claim, openid), claimed=True)
         except _ClaimLost:
             log.warning("notice %d was settled by someone else while this worker sent it", notice_id)
             return SendOutcome(None, "CLAIM_LOST")
@@ -581,12 +582,15 @@ def sender_for(
     hooks: SendHooks,
     retry: RetryPolicy = SEND_RETRY,
     lock_wait: LockWait | None = None,
+    client: Callable[[SendClient], SendClient] | None = None,
 ) -> NoticeSender:
-    """The sender of a worker (``ctx["settings"], ctx["http"], ctx["redis"]``) or a test."""
+    """The sender of a worker (``ctx["settings"], ctx["http"], ctx["redis"]``) or a test; ``client``
+    may wrap the WeChat client (tasks/notices.py times the calls for /metrics)."""
+    wechat: SendClient = wechat_client_for(settings, http, redis)
     return NoticeSender(
         hooks=hooks,
         redis=redis,
-        client=wechat_client_for(settings, http, redis),
+        client=client(wechat) if client else wechat,
         templates=cached_templates_file(settings.templates_file),
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,

@@ -24,6 +24,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bff.runtime import dev_defaults as sandbox_defaults
+from bff.runtime.logs import LOG_FORMATS, LogFormat
 
 Environment = Literal["production", "development", "test"]
 MetricsExposure = Literal["public", "token", "off"]
@@ -90,7 +91,7 @@ class Settings:
     session_secret: str
     supply_chain_secret: str
     supply_chain_callback_url: str | None
-    ops_api_key: str | None
+    ops_api_key: str | None  # the raw variable; ops_api_keys is what it says
     templates_file: Path | None
     business_tz: str
     metrics_exposure: MetricsExposure = "public"
@@ -104,6 +105,10 @@ class Settings:
     # expire the POINTS_EXPIRY offer is made.
     member_day: int = 18
     points_expiry_window_days: int = 30
+    # How every process writes its log lines (bff/runtime/logs.py): "text" or "json".
+    log_format: LogFormat = "text"
+    # The operators' keys (OPS_API_KEY): (operator name, key) pairs; empty = the ops API is off.
+    ops_api_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -200,6 +205,18 @@ def port_from_env(name: str, default: int, environ: dict[str, str] | None = None
     return int(raw)
 
 
+def log_format_from_env(environ: dict[str, str] | None = None) -> LogFormat:
+    """LOG_FORMAT (`text` by default, or `json`): read before the rest, since logging is set up
+    before the command reads its settings."""
+    environ = dict(os.environ if environ is None else environ)
+    raw = _get(environ, "LOG_FORMAT")
+    if raw is None:
+        return "text"
+    if raw not in LOG_FORMATS:
+        raise SettingsError("LOG_FORMAT", f"must be text or json, got {raw!r}")
+    return raw  # type: ignore[return-value]
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read and check the environment. Raises SettingsError listing every bad variable."""
     environ = dict(os.environ if environ is None else environ)
@@ -290,7 +307,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         callback = _http_url(reader, "SUPPLY_CHAIN_CALLBACK_URL", callback)
 
     ops_api_key = reader.get("OPS_API_KEY")
-    reader.secret("OPS_API_KEY", ops_api_key)
+    ops_api_keys = _ops_api_keys(reader, ops_api_key)
 
     templates_raw = reader.get("TEMPLATES_FILE")
     templates_file = Path(templates_raw) if templates_raw else None
@@ -320,6 +337,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             reader.problem("SEND_TIME_FALLBACK_HOUR", f"must be a local hour 0..23, got {fallback_raw!r}")
 
+    log_format: LogFormat = "text"
+    try:
+        log_format = log_format_from_env(environ)
+    except SettingsError as exc:
+        reader.problem("LOG_FORMAT", exc.problem)
+
     if reader.problems:
         raise SettingsError.of(reader.problems)
     return Settings(
@@ -346,7 +369,70 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         send_time_fallback_hour=send_time_fallback_hour,
         member_day=member_day,
         points_expiry_window_days=points_expiry_window_days,
+        log_format=log_format,
+        ops_api_keys=ops_api_keys,
     )
+
+
+# Values nobody should use as an operators' key (also refused when padded to length by repeating).
+WEAK_OPS_KEYS = frozenset(
+    {"changeme", "change-me", "secret", "password", "ops", "opskey", "ops-key", "ops_api_key", "admin",
+     "test", "default", "letmein", "0123456789abcdef", "1234567890", "qwerty"}
+)
+OPS_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def _weak_ops_key(key: str) -> bool:
+    """A published or trivially guessed value: a known weak word (or one repeated), one character
+    repeated, or a sandbox value of this repository."""
+    lowered = key.lower()
+    if len(set(key)) <= 2 or key in SANDBOX_VALUES.values():
+        return True
+    return any(
+        lowered == word or (len(lowered) % len(word) == 0 and lowered == word * (len(lowered) // len(word)))
+        for word in WEAK_OPS_KEYS
+    )
+
+
+def _ops_api_keys(reader: _Reader, raw: str | None) -> tuple[tuple[str, str], ...]:
+    """OPS_API_KEY: comma-separated `name=key` pairs; a bare `key` is named `ops`. Each key must be
+    long enough (32 characters in production, 16 elsewhere) and, in production, not a weak value."""
+    if raw is None:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    floor = MIN_SECRET_CHARS_PRODUCTION if reader.production else MIN_SECRET_CHARS_ELSEWHERE
+    where = " in production" if reader.production else ""
+    for position, item in enumerate(raw.split(","), start=1):
+        item = item.strip()
+        name, sep, key = item.partition("=")
+        name, key = (name.strip(), key.strip()) if sep else ("ops", item)
+        if not item or not key:
+            reader.problem("OPS_API_KEY", f"entry {position} has no key (use name=key, separated by commas)")
+            continue
+        if not OPS_NAME_RE.match(name):
+            reader.problem(
+                "OPS_API_KEY", f"entry {position}: the name must be 1 to 64 letters, digits or _ . @ -"
+            )
+            continue
+        if len(key) < floor:
+            reader.problem(
+                "OPS_API_KEY",
+                f"the key of {name!r} must be at least {floor} characters{where} (it has {len(key)})",
+            )
+            continue
+        if reader.production and _weak_ops_key(key):
+            reader.problem(
+                "OPS_API_KEY", f"the key of {name!r} is a known weak value; use `openssl rand -hex 32`"
+            )
+            continue
+        if any(name == other for other, _ in pairs):
+            reader.problem("OPS_API_KEY", f"the name {name!r} is given twice")
+            continue
+        if any(key == other for _, other in pairs):
+            reader.problem("OPS_API_KEY", f"the key of {name!r} is also another operator's key")
+            continue
+        pairs.append((name, key))
+    return tuple(pairs)
 
 
 def _int_in(reader: _Reader, name: str, default: int, low: int, high: int) -> int:

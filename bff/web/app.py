@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from bff.catalog.templates_check import start_template_check
 from bff.runtime.db import tortoise_config
 from bff.runtime.logs import strip_query_strings_from_access_log
+from bff.runtime.metrics import ScrapeCache
 from bff.runtime.resources import Resources, open_resources
 from bff.runtime.settings import Settings, get_settings
 from bff.web.graphiql import ASSET_PATH, graphiql_asset
@@ -20,8 +21,10 @@ from bff.web.graphql import graphql_view
 from bff.web.health import healthz, metrics, readyz
 from bff.web.hooks import supply_chain_hook
 from bff.web.middleware import MetricsMiddleware
+from bff.web.ops_graphql import ops_graphql_view
 from bff.web.push import wechat_push
 from schema import schema_for
+from schema.ops import ops_schema_for
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
@@ -34,6 +37,12 @@ def routes(settings: Settings) -> list[BaseRoute]:
             methods=["GET", "POST"],
         ),
         *ide,
+        # The operators' API: POST only (GET 405), its own schema, OPS_API_KEY (docs/operators.md).
+        Route(
+            "/ops/graphql",
+            ops_graphql_view(ops_schema_for(production=settings.is_production)),
+            methods=["POST"],
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -63,4 +72,6 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             stack.callback(start_template_check(settings, opened.http, opened.arq).cancel)
             yield
 
-    return Starlette(routes=routes(settings), lifespan=lifespan, middleware=[Middleware(MetricsMiddleware)])
+    app = Starlette(routes=routes(settings), lifespan=lifespan, middleware=[Middleware(MetricsMiddleware)])
+    app.state.metrics_cache = ScrapeCache()  # what /metrics reads from the database, for a few seconds
+    return app

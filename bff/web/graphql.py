@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 
 from bff.constants import GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_JSON_DEPTH, GRAPHQL_MAX_LIST_ITEMS
 from bff.demo.seed import DEMO_OPENID
+from bff.ops.keys import bearer_token, operator_for
 from bff.runtime.resources import Resources
 from bff.sessions import session_user_id
 from bff.untrusted import find_json_problem
@@ -51,6 +52,9 @@ def body_problem(body: bytes) -> str | None:
 
 class GraphQLView(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (refusal := self.refuse_caller(Request(scope))) is not None:
+            await refusal(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["method"] == "POST":
             request = Request(scope, receive)
             try:
@@ -63,6 +67,17 @@ class GraphQLView(GraphQL[Context, None]):
                 return
             receive = replaying(body, receive)
         await super().__call__(scope, receive, send)
+
+    def refuse_caller(self, request: Request) -> Response | None:
+        """A 401 for a caller this endpoint does not serve, before the body is read: here an
+        operators' key (OPS_API_KEY) — it signs nobody in on /graphql and gets nothing there.
+        The operators' endpoint (bff/web/ops_graphql.py) refuses everyone but them instead."""
+        resources: Resources = request.app.state.resources
+        keys = resources.settings.ops_api_keys
+        token = bearer_token(request.headers.get("authorization", ""))
+        if keys and token is not None and operator_for(keys, token) is not None:
+            return _refusal(401, "an operators' key is not accepted here; use /ops/graphql")
+        return None
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         resources: Resources = request.app.state.resources

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import Metric
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bff.runtime.health import database_ready, redis_ready
-from bff.runtime.metrics import render_metrics
+from bff.runtime.metrics import ScrapeCache, gauge, render_metrics
 from bff.runtime.resources import Resources
+from bff.supply_chain.outbox import outbox_counts
 
 
 async def healthz(request: Request) -> Response:
@@ -50,4 +52,19 @@ async def metrics(request: Request) -> Response:
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    return PlainTextResponse(await render_metrics(resources.arq), media_type=CONTENT_TYPE_LATEST)
+    cache: ScrapeCache = request.app.state.metrics_cache
+    text = await render_metrics(resources.arq, cache=cache, database_gauges=database_gauges)
+    return PlainTextResponse(text, media_type=CONTENT_TYPE_LATEST)
+
+
+async def database_gauges() -> list[Metric]:
+    """What /metrics reads from the database (one GROUP BY; cached per process for a few seconds)."""
+    counts = await outbox_counts()
+    return [
+        gauge(
+            "lvyue_supply_chain_commands",
+            "Supply-chain commands in the outbox by status",
+            "status",
+            {status.value: n for status, n in counts.items()},
+        )
+    ]

@@ -7,6 +7,7 @@
   fetch happens while the old token still works and lands in stable_token's renewal window.
 * ``expire_if_current`` drops the cached token only if it is still the one that failed (a Lua
   compare-and-delete), so a process holding a stale token never throws away a fresher one.
+* Every fetch is counted by outcome for /metrics (``lvyue_wechat_token_refreshes_total``).
 * ``reserve_force_refresh`` keeps WeChat's force_refresh rule (at most 20 a day, 30 s apart) in
   Redis, atomically, across processes.
 
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bff import constants
+from bff.runtime.metrics import TokenRefresh, record_token_refresh
 
 __all__ = [
     "FetchedToken",
@@ -126,6 +128,7 @@ class TokenCache:
         self._clock = clock
         self._compare_and_delete = redis.register_script(_COMPARE_AND_DELETE)
         self._reserve_force = redis.register_script(_RESERVE_FORCE)
+        self._refused = False
 
     @property
     def key(self) -> str:
@@ -151,8 +154,16 @@ class TokenCache:
 
     async def expire_if_current(self, token: str) -> bool:
         """Drop the cached token if it is still ``token``; True when it was dropped."""
+        self._refused = True  # the next fetch of this cache replaces a token WeChat refused
         deleted = await self._compare_and_delete(keys=[self._key], args=[token])
         return bool(deleted)
+
+    def _refresh_kind(self, replace: bool) -> TokenRefresh:
+        """Why this process fetched a token, for /metrics."""
+        refused, self._refused = self._refused, False
+        if replace:
+            return TokenRefresh.FORCED
+        return TokenRefresh.REFETCHED if refused else TokenRefresh.FETCHED
 
     async def reserve_force_refresh(self) -> ForceRefresh:
         """Claim one force_refresh if WeChat's limits allow it now (counted even if the call fails)."""
@@ -183,8 +194,13 @@ class TokenCache:
                         cached = await self.peek()
                         if cached:
                             return cached
-                    fetched = await fetch()
+                    try:
+                        fetched = await fetch()
+                    except Exception:
+                        await record_token_refresh(self._redis, TokenRefresh.FAILED)
+                        raise
                     await self.store(fetched)
+                    await record_token_refresh(self._redis, self._refresh_kind(replace))
                     log.info(
                         "access_token %s for appid %s (valid %d s)",
                         "replaced" if replace else "fetched",
