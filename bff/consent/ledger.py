@@ -74,13 +74,23 @@ class LedgerEntry:
 
 
 async def ensure_row(user_id: int, template_id: str) -> None:
-    """Create the (user, template) row if it is missing; safe under concurrent callers."""
-    if await ConsentLedger.filter(user_id=user_id, template_id=template_id).exists():
-        return
-    # INSERT … ON CONFLICT DO NOTHING (PostgreSQL) / INSERT OR IGNORE (SQLite): a concurrent
-    # creator wins quietly instead of raising IntegrityError (which would abort a PG transaction).
+    """Create the (user, template) row if it is missing; safe under concurrent callers.
+
+    One statement whether the row exists or not (every caller writes the row next anyway):
+    INSERT … ON CONFLICT DO NOTHING (PostgreSQL) / INSERT OR IGNORE (SQLite), so a concurrent
+    creator wins quietly instead of raising IntegrityError (which would abort a PG transaction).
+    """
     await ConsentLedger.bulk_create(
         [ConsentLedger(user_id=user_id, template_id=template_id, updated_at=utcnow())], ignore_conflicts=True
+    )
+
+
+async def ensure_rows(user_id: int, template_ids: Iterable[str]) -> None:
+    """``ensure_row`` for several templates of one user, in one statement."""
+    now = utcnow()
+    await ConsentLedger.bulk_create(
+        [ConsentLedger(user_id=user_id, template_id=t, updated_at=now) for t in sorted(set(template_ids))],
+        ignore_conflicts=True,
     )
 
 
@@ -117,6 +127,40 @@ async def credit(
         await ConsentLedger.filter(_row(user_id, template_id)).update(**changes)
         await ConsentLedgerMove.create(
             user_id=user_id, template_id=template_id, kind=LedgerMoveKind.GRANT, units=units, at=now
+        )
+
+
+async def credit_rows(
+    user_id: int, grants: Iterable[tuple[str, bool | None]], *, at: datetime | None = None
+) -> None:
+    """One unit for each (template, always_keep) of ``grants``, as ``credit`` grants it, on rows the
+    caller ensured and locked in its transaction: one UPDATE per distinct ``always_keep`` and one
+    INSERT of the GRANT moves, however many templates."""
+    now = at or utcnow()
+    by_keep: dict[bool | None, list[str]] = {}
+    for template_id, always_keep in grants:
+        by_keep.setdefault(always_keep, []).append(template_id)
+    if not by_keep:
+        return
+    async with in_transaction():
+        for always_keep, template_ids in by_keep.items():
+            changes: dict[str, object] = {
+                "granted": F("granted") + 1,
+                "wechat_status": WeChatStatus.ACCEPT,
+                "banned": False,
+                "last_credit_at": now,
+                "updated_at": utcnow(),
+            }
+            if always_keep is not None:
+                changes["always_keep"] = always_keep
+            rows = ConsentLedger.filter(user_id=user_id, template_id__in=sorted(template_ids))
+            await rows.update(**changes)
+        await ConsentLedgerMove.bulk_create(
+            [
+                ConsentLedgerMove(user_id=user_id, template_id=t, kind=LedgerMoveKind.GRANT, units=1, at=now)
+                for template_id_list in by_keep.values()
+                for t in template_id_list
+            ]
         )
 
 
@@ -242,6 +286,22 @@ async def set_status(
     await ConsentLedger.filter(_row(user_id, template_id)).update(**changes)
 
 
+async def set_statuses(user_id: int, items: Iterable[tuple[str, bool | None]], status: WeChatStatus) -> None:
+    """``set_status`` for several (template, always_keep) of one user: one INSERT of the missing
+    rows and one UPDATE per distinct ``always_keep``, however many templates."""
+    by_keep: dict[bool | None, list[str]] = {}
+    for template_id, always_keep in items:
+        by_keep.setdefault(always_keep, []).append(template_id)
+    if not by_keep:
+        return
+    await ensure_rows(user_id, [t for templates in by_keep.values() for t in templates])
+    for always_keep, template_ids in by_keep.items():
+        changes: dict[str, object] = {"wechat_status": status, "updated_at": utcnow()}
+        if always_keep is not None:
+            changes["always_keep"] = always_keep
+        await ConsentLedger.filter(user_id=user_id, template_id__in=sorted(template_ids)).update(**changes)
+
+
 async def set_always_keep(user_id: int, template_id: str, always_keep: bool) -> None:
     await ensure_row(user_id, template_id)
     await ConsentLedger.filter(_row(user_id, template_id)).update(
@@ -273,12 +333,25 @@ async def status(user_id: int, template_id: str) -> WeChatStatus:
 
 
 async def entries(user_id: int, template_ids: Iterable[str] | None = None) -> Mapping[str, LedgerEntry]:
-    """Ledger entries of a user by template id, in one query; absent templates get empty entries."""
+    """Ledger entries of a user by template id, in one query (values, no model instances); absent
+    templates get empty entries."""
     query = ConsentLedger.filter(user_id=user_id)
     wanted = list(template_ids) if template_ids is not None else None
     if wanted is not None:
         query = query.filter(template_id__in=wanted)
-    found = {row.template_id: LedgerEntry.of(row) for row in await query}
+    found = {
+        str(row["template_id"]): LedgerEntry(
+            template_id=str(row["template_id"]),
+            granted=int(row["granted"]),
+            spent=int(row["spent"]),
+            wechat_status=WeChatStatus(row["wechat_status"]),
+            always_keep=bool(row["always_keep"]),
+            banned=bool(row["banned"]),
+        )
+        for row in await query.values(
+            "template_id", "granted", "spent", "wechat_status", "always_keep", "banned"
+        )
+    }
     if wanted is None:
         return found
     return {key: found.get(key, LedgerEntry(template_id=key)) for key in wanted}

@@ -15,7 +15,9 @@ The rule (also in docs/architecture.md, "Consent: one accept is counted once"):
 
 All of this runs in one transaction that first locks the (user, template) ledger row
 (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises transactions on its one connection),
-so two credits of the same pair can never both claim the same partner, nor both miss it.
+so two credits of the same pair can never both claim the same partner, nor both miss it. The
+templates of one report are counted together (``record_accepts``), their rows locked in
+template order.
 
 Times: a report's time is when the server received it; a push's time is its ``CreateTime``.
 Trade-off of the window: a push arriving more than 10 minutes after its report (or the reverse)
@@ -26,8 +28,9 @@ swallow a later genuine accept and under-count, which loses a notice the user as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 
 from tortoise.transactions import in_transaction
@@ -62,6 +65,16 @@ def _other(source: CreditSource) -> CreditSource:
     return CreditSource.PUSH if source is CreditSource.REPORT else CreditSource.REPORT
 
 
+@dataclass(frozen=True)
+class Accept:
+    """One accept to count: of ``template_id``, identified by ``source_key``; ``always_keep`` is
+    what the user chose to keep (None: not said)."""
+
+    template_id: str
+    source_key: str
+    always_keep: bool | None = None
+
+
 async def record_accept(
     user_id: int,
     template_id: str,
@@ -73,39 +86,111 @@ async def record_accept(
     always_keep: bool | None = None,
 ) -> AcceptOutcome:
     """Count one accept of ``template_id`` by ``user_id`` unless it is already counted."""
-    await ledger.ensure_row(user_id, template_id)
+    (outcome,) = await record_accepts(
+        user_id,
+        [Accept(template_id, source_key, always_keep)],
+        source=source,
+        occurred_at=occurred_at,
+        window=window,
+    )
+    return outcome
+
+
+async def record_accepts(
+    user_id: int,
+    accepts: Sequence[Accept],
+    *,
+    source: CreditSource,
+    occurred_at: datetime,
+    window: timedelta = MATCH_WINDOW,
+) -> list[AcceptOutcome]:
+    """Count the accepts of several templates (one each) from one piece of evidence, as
+    ``record_accept`` does for one, in a fixed number of statements however many templates: the
+    ledger rows ensured, then one transaction that locks them (in template order), finds the keys
+    already counted and the partners, inserts the credits and grants the units. Only a pairing
+    with a partner costs one UPDATE of that partner (and of its ledger row's ``always_keep``).
+    The outcomes come in the order of ``accepts``."""
+    if not accepts:
+        return []
+    templates = sorted({a.template_id for a in accepts})
+    if len(templates) != len(accepts):
+        raise ValueError("one accept per template")
+    await ledger.ensure_rows(user_id, templates)
     async with in_transaction():
-        # Serialise every credit of this (user, template) pair behind its ledger row.
-        await ConsentLedger.filter(user_id=user_id, template_id=template_id).select_for_update().first()
+        # Serialise every credit of these (user, template) pairs behind their ledger rows. (A
+        # model query: tortoise drops FOR UPDATE from values() and values_list().)
+        await (
+            ConsentLedger.filter(user_id=user_id, template_id__in=templates)
+            .order_by("template_id")
+            .select_for_update()
+        )
 
-        if await ConsentCredit.filter(source_key=source_key).exists():
-            return AcceptOutcome(credit_id=None, granted=False, duplicate=True)
+        keys = [a.source_key for a in accepts]
+        counted = {
+            str(key)
+            for key in await ConsentCredit.filter(source_key__in=keys).values_list("source_key", flat=True)
+        }
+        fresh = [a for a in accepts if a.source_key not in counted]
+        partner_of: dict[str, ConsentCredit | None] = {}
+        if fresh:
+            candidates = await ConsentCredit.filter(
+                user_id=user_id,
+                template_id__in=[a.template_id for a in fresh],
+                source=_other(source),
+                granted=True,
+                matched_id__isnull=True,
+                occurred_at__gte=occurred_at - window,
+                occurred_at__lte=occurred_at + window,
+            )
+            for accept in fresh:
+                partner_of[accept.template_id] = min(
+                    (c for c in candidates if c.template_id == accept.template_id),
+                    key=lambda c: (abs((c.occurred_at - occurred_at).total_seconds()), c.id),
+                    default=None,
+                )
+            now = datetime.now(UTC)
+            await ConsentCredit.bulk_create(
+                [
+                    ConsentCredit(
+                        user_id=user_id,
+                        template_id=a.template_id,
+                        source=source,
+                        source_key=a.source_key,
+                        occurred_at=occurred_at,
+                        granted=partner_of[a.template_id] is None,
+                        matched_id=_id_of(partner_of[a.template_id]),
+                        created_at=now,
+                    )
+                    for a in fresh
+                ]
+            )
+        ids: dict[str, int] = {}
+        if fresh:
+            rows = await ConsentCredit.filter(source_key__in=[a.source_key for a in fresh]).values_list(
+                "source_key", "id"
+            )
+            ids = {str(key): int(credit_id) for key, credit_id in rows}  # type: ignore[call-overload]
 
-        candidates = await ConsentCredit.filter(
-            user_id=user_id,
-            template_id=template_id,
-            source=_other(source),
-            granted=True,
-            matched_id__isnull=True,
-            occurred_at__gte=occurred_at - window,
-            occurred_at__lte=occurred_at + window,
-        )
-        partner = min(
-            candidates, key=lambda c: (abs((c.occurred_at - occurred_at).total_seconds()), c.id), default=None
-        )
-        new = await ConsentCredit.create(
-            user_id=user_id,
-            template_id=template_id,
-            source=source,
-            source_key=source_key,
-            occurred_at=occurred_at,
-            granted=partner is None,
-            matched_id=partner.id if partner is not None else None,
-        )
-        if partner is not None:
-            await ConsentCredit.filter(id=partner.id, matched_id__isnull=True).update(matched_id=new.id)
-            if always_keep is not None:
-                await ledger.set_always_keep(user_id, template_id, always_keep)
-            return AcceptOutcome(credit_id=new.id, granted=False, matched_id=partner.id)
-        await ledger.credit(user_id, template_id, at=occurred_at, always_keep=always_keep)
-        return AcceptOutcome(credit_id=new.id, granted=True)
+        outcomes: list[AcceptOutcome] = []
+        grants: list[tuple[str, bool | None]] = []
+        for accept in accepts:
+            if accept.source_key in counted:
+                outcomes.append(AcceptOutcome(credit_id=None, granted=False, duplicate=True))
+                continue
+            credit_id = ids[accept.source_key]
+            partner = partner_of[accept.template_id]
+            if partner is None:
+                grants.append((accept.template_id, accept.always_keep))
+                outcomes.append(AcceptOutcome(credit_id=credit_id, granted=True))
+                continue
+            await ConsentCredit.filter(id=partner.id, matched_id__isnull=True).update(matched_id=credit_id)
+            if accept.always_keep is not None:
+                await ledger.set_always_keep(user_id, accept.template_id, accept.always_keep)
+            outcomes.append(AcceptOutcome(credit_id=credit_id, granted=False, matched_id=partner.id))
+        if grants:
+            await ledger.credit_rows(user_id, grants, at=occurred_at)
+        return outcomes
+
+
+def _id_of(credit: ConsentCredit | None) -> int | None:
+    return credit.id if credit is not None else None

@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -196,94 +197,102 @@ def validate_update(update: PreferencesUpdate) -> list[FieldProblem]:
     return problems
 
 
-def _of(row: Preferences | None, switches: Iterable[TopicPreference]) -> UserPreferences:
+_ROW = ("user_id", "main_switch", "quiet_start", "quiet_end", "weekly_limit")
+
+
+def _of(row: Mapping[str, Any] | None, switches: Iterable[tuple[Any, Any]]) -> UserPreferences:
+    """From the ``values()`` of a preferences row (``_ROW``; None: no row) and (topic, enabled) pairs."""
     switched: dict[Topic, bool] = {}
-    for switch in switches:
+    for topic, enabled in switches:
         try:
-            switched[Topic(switch.topic)] = switch.enabled
+            switched[Topic(topic)] = bool(enabled)
         except ValueError:
             continue  # a topic removed from the code since; its row means nothing now
     if row is None:
         return UserPreferences(switched=MappingProxyType(switched))
-    quiet = (
-        QuietHours(start=row.quiet_start, end=row.quiet_end)
-        if row.quiet_start is not None and row.quiet_end is not None
-        else None
-    )
+    start, end = row["quiet_start"], row["quiet_end"]
     return UserPreferences(
-        main_switch=row.main_switch,
-        quiet_hours=quiet,
-        weekly_limit=row.weekly_limit,
+        main_switch=bool(row["main_switch"]),
+        quiet_hours=QuietHours(start=start, end=end) if start is not None and end is not None else None,
+        weekly_limit=int(row["weekly_limit"]),
         switched=MappingProxyType(switched),
     )
 
 
 async def get_preferences(user_id: int) -> UserPreferences:
-    """The user's preferences, defaults filled in."""
-    row = await Preferences.get_or_none(user_id=user_id)
-    return _of(row, await TopicPreference.filter(user_id=user_id))
+    """The user's preferences, defaults filled in (two SELECTs, no model instances)."""
+    rows = await Preferences.filter(user_id=user_id).limit(1).values(*_ROW)
+    switches = await TopicPreference.filter(user_id=user_id).values_list("topic", "enabled")
+    return _of(rows[0] if rows else None, switches)
 
 
 async def preferences_of(user_ids: Iterable[int]) -> dict[int, UserPreferences]:
     """Preferences of many users in two queries (for the notice planner)."""
     ids = list(set(user_ids))
-    rows = {row.user_id: row for row in await Preferences.filter(user_id__in=ids)}
-    switches: dict[int, list[TopicPreference]] = {}
-    for switch in await TopicPreference.filter(user_id__in=ids):
-        switches.setdefault(switch.user_id, []).append(switch)
+    rows = {int(row["user_id"]): row for row in await Preferences.filter(user_id__in=ids).values(*_ROW)}
+    switches: dict[int, list[tuple[Any, Any]]] = {}
+    for user_id, topic, enabled in await TopicPreference.filter(user_id__in=ids).values_list(
+        "user_id", "topic", "enabled"
+    ):
+        switches.setdefault(int(user_id), []).append((topic, enabled))
     return {user_id: _of(rows.get(user_id), switches.get(user_id, [])) for user_id in ids}
-
-
-async def _ensure_row(user_id: int) -> None:
-    if await Preferences.filter(user_id=user_id).exists():
-        return
-    await Preferences.bulk_create(
-        [
-            Preferences(
-                user_id=user_id,
-                main_switch=True,
-                quiet_start=DEFAULT_QUIET_HOURS.start,
-                quiet_end=DEFAULT_QUIET_HOURS.end,
-                weekly_limit=DEFAULT_WEEKLY_LIMIT,
-            )
-        ],
-        ignore_conflicts=True,
-    )
 
 
 async def update_preferences(
     user_id: int, update: PreferencesUpdate
 ) -> tuple[UserPreferences | None, list[FieldProblem]]:
-    """Apply ``update`` if it is valid: (new preferences, []) or (None, problems) with nothing changed."""
+    """Apply ``update`` if it is valid: (new preferences, []) or (None, problems) with nothing changed.
+
+    Two writes whatever the update holds: one upsert of the preferences row (created with the
+    defaults when missing, then the changed fields) and one upsert of every topic switch given;
+    then the two reads of ``get_preferences``.
+    """
     problems = validate_update(update)
     if problems:
         return None, problems
-    await _ensure_row(user_id)
+    changes: dict[str, object] = {}
+    if not isinstance(update.quiet_hours, _Unset):
+        quiet = update.quiet_hours
+        changes["quiet_start"] = quiet.start if quiet is not None else None
+        changes["quiet_end"] = quiet.end if quiet is not None else None
+    if update.weekly_limit is not None:
+        changes["weekly_limit"] = update.weekly_limit
+    # validate_update refused a topic switched both on and off: the last word on each is the only one
+    switches = {Topic(switch.key): switch.enabled for switch in update.topics or ()}
     async with in_transaction():
-        changes: dict[str, object] = {}
-        if not isinstance(update.quiet_hours, _Unset):
-            quiet = update.quiet_hours
-            changes["quiet_start"] = quiet.start if quiet is not None else None
-            changes["quiet_end"] = quiet.end if quiet is not None else None
-        if update.weekly_limit is not None:
-            changes["weekly_limit"] = update.weekly_limit
-        if changes:
-            await Preferences.filter(user_id=user_id).update(**changes)
-        for switch in update.topics or ():
-            await _switch_topic(user_id, Topic(switch.key), switch.enabled)
+        await _upsert_row(user_id, changes)
+        if switches:
+            now = datetime.now(UTC)
+            await TopicPreference.bulk_create(
+                [
+                    TopicPreference(user_id=user_id, topic=str(topic), enabled=enabled, updated_at=now)
+                    for topic, enabled in switches.items()
+                ],
+                on_conflict=("user_id", "topic"),
+                update_fields=("enabled",),
+            )
     return await get_preferences(user_id), []
 
 
-async def _switch_topic(user_id: int, topic: Topic, enabled: bool) -> None:
-    updated = await TopicPreference.filter(user_id=user_id, topic=str(topic)).update(enabled=enabled)
-    if not updated:
-        await TopicPreference.bulk_create(
-            [TopicPreference(user_id=user_id, topic=str(topic), enabled=enabled)], ignore_conflicts=True
-        )
-        await TopicPreference.filter(user_id=user_id, topic=str(topic)).update(enabled=enabled)
+async def _upsert_row(user_id: int, changes: Mapping[str, object]) -> None:
+    """The user's preferences row with ``changes`` applied, created with the defaults when missing:
+    one INSERT … ON CONFLICT (user_id) DO UPDATE of the changed fields (DO NOTHING without any)."""
+    row = Preferences(
+        user_id=user_id,
+        main_switch=True,
+        quiet_start=DEFAULT_QUIET_HOURS.start,
+        quiet_end=DEFAULT_QUIET_HOURS.end,
+        weekly_limit=DEFAULT_WEEKLY_LIMIT,
+        updated_at=datetime.now(UTC),
+    )
+    for name, value in changes.items():
+        setattr(row, name, value)
+    if changes:
+        await Preferences.bulk_create([row], on_conflict=("user_id",), update_fields=tuple(changes))
+    else:
+        await Preferences.bulk_create([row], ignore_conflicts=True)
 
 
 async def set_main_switch(user_id: int, on: bool) -> None:
     """Record WeChat's subscription main switch as the mini-program reported it."""
-    await _ensure_row(user_id)
-    await Preferences.filter(user_id=user_id).update(main_switch=on)
+    await _upsert_row(user_id, {"main_switch": on})

@@ -25,7 +25,7 @@ from enum import StrEnum
 from bff.consent import ledger
 from bff.consent.alerts import AlertKind, raise_alert
 from bff.consent.errors import ConsentErrorCode
-from bff.consent.matching import record_accept, report_key
+from bff.consent.matching import Accept, record_accepts, report_key
 from bff.consent.preferences import FieldProblem, set_main_switch
 from bff.models.consent import CreditSource, SubscribeRequestLog, WeChatStatus
 
@@ -148,35 +148,31 @@ async def report_subscribe_result(
     fresh = {
         template_id: status for template_id, status in statuses.items() if template_id not in log.results
     }
+    # Accepts and rejects of every template at once (a fixed number of statements); a ban or a
+    # filter (an operator alert each, rare) one by one.
+    await record_accepts(
+        user_id,
+        [
+            Accept(template_id, report_key(log.request_id, template_id), always_keep=template_id in keep)
+            for template_id, status in fresh.items()
+            if status is ReportStatus.ACCEPT
+        ],
+        source=CreditSource.REPORT,
+        occurred_at=at,
+    )
+    rejected = [(t, t in keep) for t, status in fresh.items() if status is ReportStatus.REJECT]
+    await ledger.set_statuses(user_id, rejected, WeChatStatus.REJECT)
     for template_id, status in fresh.items():
-        await _apply(user_id, log, template_id, status, always_keep=template_id in keep, at=at)
+        if status in (ReportStatus.BAN, ReportStatus.FILTER):
+            await _apply(user_id, log, template_id, status)
     if fresh:
         results = {**log.results, **{template_id: str(status) for template_id, status in fresh.items()}}
         await SubscribeRequestLog.filter(id=log.id).update(results=results, reported_at=log.reported_at or at)
     return []
 
 
-async def _apply(
-    user_id: int,
-    log: SubscribeRequestLog,
-    template_id: str,
-    status: ReportStatus,
-    *,
-    always_keep: bool,
-    at: datetime,
-) -> None:
-    if status is ReportStatus.ACCEPT:
-        await record_accept(
-            user_id,
-            template_id,
-            source=CreditSource.REPORT,
-            source_key=report_key(log.request_id, template_id),
-            occurred_at=at,
-            always_keep=always_keep,
-        )
-    elif status is ReportStatus.REJECT:
-        await ledger.set_status(user_id, template_id, WeChatStatus.REJECT, always_keep=always_keep)
-    elif status is ReportStatus.BAN:
+async def _apply(user_id: int, log: SubscribeRequestLog, template_id: str, status: ReportStatus) -> None:
+    if status is ReportStatus.BAN:
         await ledger.ban(user_id, template_id)
         await raise_alert(
             AlertKind.BAN,

@@ -47,6 +47,9 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
+
 from bff.catalog.nodes import ORDER_NO_MAX_LENGTH, PRODUCTION_NODES, is_made_to_order, node_rank, nodes_ahead
 from bff.catalog.templates_file import TemplateConfig, TemplatesFile
 from bff.catalog.topics import NODE_ORDER, TOPICS, Topic, node_topic
@@ -142,28 +145,33 @@ async def order_outlook(user_id: int, order_no: str | None) -> OrderOutlook:
         return UNKNOWN_ORDER
     from bff.models.orders import (
         DeliverySlotOffer,
-        Order,
         OrderNodeEvent,
         OrderNodeExpectation,
         OrderStatus,
     )
 
-    order = await Order.get_or_none(order_no=order_no, user_id=user_id)
-    if order is None:
+    rows = (
+        await Order.filter(order_no=order_no, user_id=user_id)
+        .limit(1)
+        .values("id", "status", "current_node", "presale")
+    )
+    if not rows:
         return UNKNOWN_ORDER
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DELIVERED):
+    order_id, current_node, presale = rows[0]["id"], rows[0]["current_node"], bool(rows[0]["presale"])
+    status = OrderStatus(rows[0]["status"])
+    if status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DELIVERED):
         return NOTHING_AHEAD
     # The production nodes known for it: where it is now, reported ones and announced ones.
-    known_nodes = {order.current_node or ""}
-    if not order.presale:
+    known_nodes = {current_node or ""}
+    if not presale:
         for model in (OrderNodeEvent, OrderNodeExpectation):
-            rows = await model.filter(order_id=order.id, node__in=PRODUCTION_NODES).values_list("node")
-            known_nodes.update(str(row[0]) for row in rows)
-    made_to_order = is_made_to_order(presale=order.presale, known_nodes=known_nodes)
-    ahead = nodes_ahead(order.current_node, made_to_order=made_to_order)
-    presale_pending = order.presale and order.status in (OrderStatus.PAID, OrderStatus.IN_PRODUCTION)
-    courier_out = node_rank(order.current_node) >= node_rank(SLOT_OFFERED_BEFORE)
-    slot_chosen = await DeliverySlotOffer.filter(order_id=order.id, chosen_slot_id__isnull=False).exists()
+            nodes = await model.filter(order_id=order_id, node__in=PRODUCTION_NODES).values_list("node")
+            known_nodes.update(str(row[0]) for row in nodes)
+    made_to_order = is_made_to_order(presale=presale, known_nodes=known_nodes)
+    ahead = nodes_ahead(current_node, made_to_order=made_to_order)
+    presale_pending = presale and status in (OrderStatus.PAID, OrderStatus.IN_PRODUCTION)
+    courier_out = node_rank(current_node) >= node_rank(SLOT_OFFERED_BEFORE)
+    slot_chosen = await DeliverySlotOffer.filter(order_id=order_id, chosen_slot_id__isnull=False).exists()
     return OrderOutlook(
         nodes_ahead=ahead,
         presale_pending=presale_pending,
@@ -178,11 +186,11 @@ async def lifecycle_topics(
 ) -> list[Topic]:
     """The lifecycle notices planned or likely for this user after ``moment`` (see the module)."""
     if moment is SubscribeMoment.RECEIPT:
-        order = await Order.get_or_none(order_no=order_no, user_id=user_id) if order_no else None
-        if order is None:
+        if not order_no:
             return []
-        codes = await OrderItem.filter(order_id=order.id).values_list("sku_code", flat=True)
-        skus = await Sku.filter(sku_code__in=list(codes)).values("consumable", "maintenance")
+        # The SKUs of the user's order, in one SELECT (none when the order is not theirs).
+        lines = OrderItem.filter(order__order_no=order_no, order__user_id=user_id).values("sku_code")
+        skus = await Sku.filter(sku_code__in=Subquery(lines)).values("consumable", "maintenance")
         topics = [Topic.REPLENISHMENT] if any(s["consumable"] for s in skus) else []
         return topics + ([Topic.MAINTENANCE] if any(s["maintenance"] for s in skus) else [])
     horizon = at + LIFECYCLE_LOOKAHEAD
@@ -291,14 +299,21 @@ def business_day_start(now: datetime, zone: ZoneInfo) -> datetime:
 async def _rate_limited(
     user_id: int, moment: SubscribeMoment, order_no: str | None, now: datetime, zone: ZoneInfo
 ) -> bool:
+    """Both of today's counts (this moment and order; every moment but EXCEPTION) in one SELECT."""
     since = business_day_start(now, zone)
-    today = SubscribeRequestLog.filter(user_id=user_id, created_at__gte=since)
-    same = await today.filter(moment=str(moment), order_no=order_no).count()
+    rows = (
+        await SubscribeRequestLog.filter(user_id=user_id, created_at__gte=since)
+        .annotate(
+            same=Count("id", _filter=Q(moment=str(moment), order_no=order_no)),
+            total=Count("id", _filter=~Q(moment=str(SubscribeMoment.EXCEPTION))),
+        )
+        .values("same", "total")
+    )
+    same, total = (int(rows[0]["same"] or 0), int(rows[0]["total"] or 0)) if rows else (0, 0)
     if same >= ASKS_PER_MOMENT_PER_DAY:
         return True
     if moment is SubscribeMoment.EXCEPTION:
         return False
-    total = await today.exclude(moment=str(SubscribeMoment.EXCEPTION)).count()
     return total >= ASKS_PER_DAY
 
 

@@ -1,7 +1,8 @@
 """The lifecycle tab as the viewer sees it, in a fixed number of statements whatever it holds.
 
-Five SELECTs: owned products, their SKUs, replenishments, the latest order placed per SKU and
-the latest notice opened (the last two decide DORMANT). Stages, maintenance and statuses are then
+Five SELECTs (``lifecycle_rows``): owned products, their SKUs, replenishments, the latest order
+placed per SKU and the latest notice opened (the last two decide DORMANT); the tab's offers are
+made from the same rows. Stages, maintenance and statuses are then
 computed by the same functions the scans use (stages.py).
 """
 
@@ -118,15 +119,40 @@ def product_last_active(
     return stages.last_activity(activity.get((user_id, sku_code)), activity.get((user_id, None)))
 
 
-async def lifecycle_of(
-    user_id: int, *, now: datetime, rules: LifecycleRules = DEFAULT_RULES
-) -> LifecycleView:
+@dataclass(frozen=True)
+class LifecycleRows:
+    """What the tab reads of one user (five SELECTs): owned products (latest delivery first), their
+    SKUs, replenishments (every status), the latest order per SKU and notice opened. The offers of
+    the tab are made from the same rows (bff.offers.lifecycle_source.PreloadedLifecycle)."""
+
+    user_id: int
+    owned: list[OwnedProduct]
+    skus: dict[str, Sku]
+    replenishments: list[Replenishment]
+    activity: dict[tuple[int, str | None], datetime]
+
+
+async def lifecycle_rows(user_id: int) -> LifecycleRows:
     owned = await OwnedProduct.filter(user_id=user_id).order_by("-last_delivered_at", "sku_code")
     skus = (
         {s.sku_code: s for s in await Sku.filter(sku_code__in=[o.sku_code for o in owned])} if owned else {}
     )
     replenishments = await Replenishment.filter(user_id=user_id).order_by("remind_at", "sku_code")
     activity = await last_activity_of([user_id])
+    return LifecycleRows(user_id, list(owned), skus, list(replenishments), activity)
+
+
+async def lifecycle_of(
+    user_id: int, *, now: datetime, rules: LifecycleRules = DEFAULT_RULES
+) -> LifecycleView:
+    return lifecycle_view(await lifecycle_rows(user_id), now=now, rules=rules)
+
+
+def lifecycle_view(
+    rows: LifecycleRows, *, now: datetime, rules: LifecycleRules = DEFAULT_RULES
+) -> LifecycleView:
+    """The tab from its rows: stages, maintenance and statuses by the functions the scans use."""
+    user_id, owned, skus, activity = rows.user_id, rows.owned, rows.skus, rows.activity
 
     owned_views: list[OwnedView] = []
     items: list[MaintenanceItem] = []
@@ -161,7 +187,7 @@ async def lifecycle_of(
     ]
     return LifecycleView(
         owned_products=owned_views,
-        replenishments=[ReplenishmentView.of(row, now) for row in replenishments],
+        replenishments=[ReplenishmentView.of(row, now) for row in rows.replenishments],
         maintenance=maintenance,
         offers=[],
     )

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bff.lifecycle import stages
-from bff.lifecycle.queries import last_activity_of, product_last_active
+from bff.lifecycle.queries import LifecycleRows, last_activity_of, product_last_active
 from bff.lifecycle.rules import DEFAULT_RULES, LifecycleRules
 from bff.models.lifecycle import OwnedProduct, Replenishment, ReplenishmentStatus
 from bff.models.orders import Sku
@@ -47,7 +47,18 @@ class LifecycleTables:
             user_id__in=ids, status=ReplenishmentStatus.DISMISSED
         ).values_list("user_id", "sku_code"):
             dismissed[int(user_id)].add(str(sku_code))  # type: ignore[call-overload]
+        return self.build(ids, owned, skus, activity, dismissed, now)
 
+    def build(
+        self,
+        ids: Sequence[int],
+        owned: Sequence[OwnedProduct],
+        skus: Mapping[str, Sku],
+        activity: dict[tuple[int, str | None], datetime],
+        dismissed: Mapping[int, set[str]],
+        now: datetime,
+    ) -> dict[int, UserLifecycle]:
+        """The users' lifecycles from their rows; ``owned`` in (user, SKU) order."""
         products: dict[int, list[OwnedStage]] = defaultdict(list)
         for product in owned:
             sku = skus.get(product.sku_code)
@@ -85,3 +96,25 @@ class LifecycleTables:
                 dismissed=frozenset(dismissed.get(user_id, ())),
             )
         return found
+
+
+class PreloadedLifecycle:
+    """The lifecycle of the one user whose tab rows were read already (``lifecycle_rows``): the
+    tab's offers cost no second read of owned products, SKUs, activity and replenishments."""
+
+    def __init__(self, rows: LifecycleRows, rules: LifecycleRules = DEFAULT_RULES) -> None:
+        self.rows = rows
+        self.tables = LifecycleTables(rules)
+
+    async def lifecycle_of(self, user_ids: Sequence[int], now: datetime) -> Mapping[int, UserLifecycle]:
+        rows = self.rows
+        ids = sorted(set(user_ids))
+        if ids != [rows.user_id]:
+            raise ValueError(f"preloaded for user {rows.user_id} only, asked for {ids}")
+        owned = sorted(rows.owned, key=lambda p: p.sku_code)  # LifecycleTables' order
+        dismissed = {
+            rows.user_id: {
+                r.sku_code for r in rows.replenishments if r.status == ReplenishmentStatus.DISMISSED
+            }
+        }
+        return self.tables.build(ids, owned, rows.skus, rows.activity, dismissed, now)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from bff.lifecycle.queries import OfferView, lifecycle_of
+from bff.lifecycle.queries import OfferView, lifecycle_rows, lifecycle_view
+from bff.offers.lifecycle_source import PreloadedLifecycle
 from bff.offers.rules import rules_from_settings
 from bff.offers.store import offers_of
 from schema.context import Info, as_viewer
@@ -23,13 +24,15 @@ class LifecycleQueries:
 
         async def lifecycle_tab(viewer_id: int) -> LifecycleType:
             now = datetime.now(UTC)
-            view = await lifecycle_of(viewer_id, now=now)
+            rows = await lifecycle_rows(viewer_id)
+            view = lifecycle_view(rows, now=now)
             offers = await offers_of(
                 viewer_id,
                 now=now,
                 zone=resources.settings.zone,
                 redis=resources.arq,
                 rules=rules_from_settings(resources.settings),
+                source=PreloadedLifecycle(rows),  # the offers from the rows the tab read
             )
             views = [OfferView(o.id, str(o.kind), o.title, o.description, o.expires_at) for o in offers]
             return LifecycleType.of(replace(view, offers=views), resources.settings.zone)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import strawberry
 
 from bff.catalog.templates_file import templates_of
-from bff.consent.center import subscription_center
+from bff.consent.center import build_center, subscription_center
 from bff.consent.preferences import (
     UNSET,
     FieldProblem,
@@ -73,10 +73,13 @@ class SubscriptionMutations:
         )
 
         async def update_for(viewer_id: int) -> UpdatePreferencesPayload:
-            _, problems = await update_preferences(viewer_id, update)
-            if problems:
+            preferences, problems = await update_preferences(viewer_id, update)
+            if preferences is None:
                 return UpdatePreferencesPayload(center=None, user_errors=user_errors(problems))
-            return UpdatePreferencesPayload(center=await _center(info, viewer_id), user_errors=[])
+            # the preferences just written, not read again
+            templates = templates_of(info.context.resources.settings)
+            center = await build_center(viewer_id, templates, preferences)
+            return UpdatePreferencesPayload(center=SubscriptionCenterType.of(center), user_errors=[])
 
         signed_out = UpdatePreferencesPayload(center=None, user_errors=[UNAUTHENTICATED])
         return await as_viewer(info, update_for, signed_out=signed_out)

@@ -20,15 +20,18 @@ from tests.schema.subscriptions.documents import CENTER, REPORT, SUBSCRIBE_REQUE
 DELIVERY = "tmpl-order-delivery-0001"
 
 
-async def push_popup(client: httpx.AsyncClient, settings: Settings, openid: str, status: str) -> None:
-    """WeChat's push in secure mode (the BFF has an EncodingAESKey, so it takes no plaintext)."""
+async def push_popup(
+    client: httpx.AsyncClient, settings: Settings, openid: str, status: str, *, at: int | None = None
+) -> None:
+    """WeChat's push in secure mode (the BFF has an EncodingAESKey, so it takes no plaintext),
+    created at ``at`` (Unix seconds; now by default): a retry repeats its CreateTime."""
     assert settings.wechat_aes_key is not None
     crypto = PushCrypto(
         token=settings.wechat_push_token,
         encoding_aes_key=settings.wechat_aes_key,
         appid=settings.wechat_appid,
     )
-    timestamp = str(int(time.time()))
+    timestamp = str(at if at is not None else int(time.time()))
     body = build_event_body(
         PushFormat.XML,
         to_user="gh_0a1b2c3d4e5f",
@@ -76,8 +79,9 @@ async def test_an_accept_reported_and_pushed_is_one_unit_in_the_tab(
     )
     assert reported["data"]["reportSubscribeResult"]["userErrors"] == []
     # and WeChat pushes the same accept (twice: a retry), and the worker handles the push
-    await push_popup(client, settings, user.openid, "accept")
-    await push_popup(client, settings, user.openid, "accept")
+    created = int(time.time())
+    await push_popup(client, settings, user.openid, "accept", at=created)
+    await push_popup(client, settings, user.openid, "accept", at=created)
     await (await worker()).run_check()
 
     # then the tab shows one send left

@@ -11,6 +11,7 @@ from bff.models import User
 from bff.runtime.resources import Resources
 from schema import schema
 from schema.context import Context
+from tests.schema.orders.conftest import ask  # noqa: F401 - the order tab's fixture (test_query_counts)
 from tests.schema.subscriptions.documents import Run
 
 

@@ -1,0 +1,3 @@
+"""Fixtures shared by the notice tests."""
+
+from tests.schema.orders.conftest import ask  # noqa: F401 - the fixture, shared with the order tab
