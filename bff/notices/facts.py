@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
@@ -35,6 +37,7 @@ from bff.models.orders import (
     OrderStatus,
 )
 from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
+from bff.supply_chain.sql import is_postgres, render
 
 DEFAULT_CHUNK = 500
 WEEK = timedelta(days=7)
@@ -186,18 +189,34 @@ async def _orders(
     return by_user
 
 
+_UNSENT_COLUMNS = (
+    "user_id, dedupe_key, topic, template_id, priority, status, unit_reserved, expires_at, order_no"
+)
+
+
 async def _unsent(user_ids: list[int]) -> dict[int, list[Unsent]]:
-    rows = await Notice.filter(user_id__in=user_ids, status__in=list(UNSENT_STATUSES)).values_list(
-        "user_id",
-        "dedupe_key",
-        "topic",
-        "template_id",
-        "priority",
-        "status",
-        "unit_reserved",
-        "expires_at",
-        "order_no",
-    )
+    """The users' unsent notices (one query).
+
+    On PostgreSQL the query walks the (user_id, status) index user by user (LATERAL): while a
+    large fan-out inserts notices faster than the statistics follow, the planner otherwise takes
+    the status index and reads every unsent notice of every user for each chunk, so that planning
+    grew with the square of the orders (bench/fanout.py)."""
+    conn = Tortoise.get_connection("default")
+    statuses = [str(status) for status in UNSENT_STATUSES]
+    if is_postgres(conn):
+        sql = (
+            f"SELECT n.{_UNSENT_COLUMNS.replace(', ', ', n.')} FROM unnest(CAST(? AS bigint[])) AS u(id) "
+            "CROSS JOIN LATERAL (SELECT * FROM notices "
+            "WHERE user_id = u.id AND status = ANY(CAST(? AS text[]))) n"
+        )
+        values: list[Any] = [user_ids, statuses]
+    else:
+        sql = (
+            f"SELECT {_UNSENT_COLUMNS} FROM notices WHERE user_id IN ({', '.join('?' * len(user_ids))}) "
+            f"AND status IN ({', '.join('?' * len(statuses))})"
+        )
+        values = [*user_ids, *statuses]
+    _, rows = await conn.execute_query(render(conn, sql), values)
     unsent: dict[int, list[Unsent]] = defaultdict(list)
     for user_id, key, topic, template_id, priority, status, reserved, expires_at, order_no in rows:
         try:
@@ -212,11 +231,19 @@ async def _unsent(user_ids: list[int]) -> dict[int, list[Unsent]]:
                 priority=int(priority),
                 # A queued notice will take a unit; one already holding its unit took it (spent).
                 queued=NoticeStatus(status) is NoticeStatus.QUEUED and not reserved,
-                expires_at=expires_at,
+                expires_at=db_datetime(expires_at) if expires_at is not None else None,
                 order_no=order_no,
             )
         )
     return unsent
+
+
+def db_datetime(value: Any) -> datetime:
+    """A time read by a raw statement: asyncpg gives datetimes, SQLite the text tortoise wrote."""
+    if isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _weekly_sent(user_ids: list[int], now: datetime) -> dict[int, int]:

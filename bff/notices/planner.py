@@ -61,7 +61,14 @@ from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import Order, OrderException, SupplyChainEvent
 from bff.notices import policy
 from bff.notices.experiments.definitions import NO_EXPERIMENTS, ExperimentsFile, load_experiments_file
-from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, notice_facts, template_topics
+from bff.notices.facts import (
+    DEFAULT_CHUNK,
+    UNSENT_STATUSES,
+    db_datetime,
+    load_user_facts,
+    notice_facts,
+    template_topics,
+)
 from bff.notices.jobs import enqueue_sends
 from bff.notices.policy import Decision, DecisionKind, NoticeFacts, UserFacts
 from bff.notices.timing.planning import prepare_timing
@@ -593,14 +600,14 @@ async def _decide_fanout_chunk(
         shared = topics.get((template_id, topic))
         if shared is None:
             shared = topics[(template_id, topic)] = template_topics(ctx.templates, template_id, topic)
-        occurred_at = _db_datetime(occurred)
+        occurred_at = db_datetime(occurred)
         facts = NoticeFacts(
             key=key,
             topic=topic,
             template_id=template_id,
             template_topics=shared,
             occurred_at=occurred_at,
-            expires_at=_db_datetime(expires) if expires is not None else None,
+            expires_at=db_datetime(expires) if expires is not None else None,
             order_no=order_no,
             node_rank=rank,
             priority=int(priority),
@@ -615,14 +622,6 @@ async def _decide_fanout_chunk(
         order_nos={p.facts.order_no for p in pending if p.facts.order_no is not None},
     )
     await _decide_and_apply(pending, facts_by_user, ctx, now=now, report=report, enqueue=True)
-
-
-def _db_datetime(value: Any) -> datetime:
-    """A time read by a raw statement: asyncpg gives datetimes, SQLite the text tortoise wrote."""
-    if isinstance(value, datetime):
-        return value
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
