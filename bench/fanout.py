@@ -266,7 +266,10 @@ class SizeFigures:
     send_s: float | None = None
     sent: int = 0
     rss_kib: dict[int, list[int]] = field(default_factory=dict)
-    worker_cpu_s: float = 0.0  # both workers' CPU over the send phase
+    # Both workers' CPU seconds and the notices sent, from the first sample with a send on (so
+    # the workers' start-up is left out) to the end.
+    cpu_from: tuple[float, int] | None = None
+    cpu_to: tuple[float, int] | None = None
     send_window_s: float | None = None  # the send phase was cut after this long (--send-max-s)
     statuses: dict[str, int] = field(default_factory=dict)
 
@@ -397,8 +400,11 @@ async def send_phase(
                         f"({sent / elapsed:,.0f}/s); workers' RSS {rss_now}",
                         flush=True,
                     )
-                cpu = [cpu_s(p.pid) for p in procs]
-                figures.worker_cpu_s = sum(c for c in cpu if c is not None)
+                cpu = sum(c for c in (cpu_s(p.pid) for p in procs) if c is not None)
+                if sent > 0:
+                    figures.cpu_to = (cpu, sent)
+                    if figures.cpu_from is None:
+                        figures.cpu_from = (cpu, sent)
                 if sent >= figures.queued:
                     figures.send_s = elapsed
                     break
@@ -437,7 +443,9 @@ def report(results: list[SizeFigures], workers: int) -> None:
             send = f"{'cut':>7} {f.sent / f.send_window_s:8.0f} {'-':>10} {'-':>6}"
         else:
             send = f"{'-':>7} {'-':>8} {'-':>10} {'-':>6}  (sent {f.sent:,} of {f.queued:,}: {f.statuses})"
-        cpu = f"{f.worker_cpu_s / f.sent * 1000:.1f}" if f.sent else "-"
+        cpu = "-"
+        if f.cpu_from and f.cpu_to and f.cpu_to[1] > f.cpu_from[1]:
+            cpu = f"{(f.cpu_to[0] - f.cpu_from[0]) / (f.cpu_to[1] - f.cpu_from[1]) * 1000:.1f}"
         print(
             f"{f.orders:>8,} {f.plan_s:7.1f} {f.orders / f.plan_s:9,.0f} "
             f"{plan_per:10.2f} {plan_ratio:6.2f}   "
