@@ -29,11 +29,6 @@ from bff.models.consent import ConsentLedger
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import (
     OPEN_STATUSES,
-    DeliverySlotOffer,
-    Order,
-    OrderExceptionLink,
-    OrderNodeEvent,
-    OrderReceipt,
     OrderStatus,
 )
 from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
@@ -130,41 +125,61 @@ async def _orders(
 ) -> dict[int, dict[str, OrderFacts]]:
     """Open orders of the users (unless not ``open_orders``), plus the named orders whatever their
     status (five queries: the orders, their nodes, receipts, slot offers, exceptions answered)."""
-    named = Q(user_id__in=user_ids, order_no__in=sorted(set(order_nos)))
+    conn = Tortoise.get_connection("default")
+    users = _in(user_ids)
+    names = sorted(set(order_nos))
+    named = f"(user_id IN {users} AND order_no IN {_in(names)})"
     if open_orders:
-        query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
-        if order_nos:
-            query |= named
-    elif order_nos:
-        query = named
+        where = f"(user_id IN {users} AND status IN {_in(OPEN_STATUSES)})"
+        values: list[Any] = [*user_ids, *(str(s) for s in OPEN_STATUSES)]
+        if names:
+            where += f" OR {named}"
+            values += [*user_ids, *names]
+    elif names:
+        where, values = named, [*user_ids, *names]
     else:
         return {}
-    rows = await Order.filter(query).values_list(
-        "id", "order_no", "user_id", "status", "presale", "presale_updated_at"
+    # Plain statements, not the ORM: a chunk's IN lists hold hundreds of ids, and building them
+    # term by term cost more than running them (bench/fanout.py).
+    _, found = await conn.execute_query(
+        render(
+            conn,
+            f"SELECT id, order_no, user_id, status, presale, presale_updated_at FROM orders WHERE {where}",
+        ),
+        values,
     )
+    rows = [tuple(row) for row in found]
     nodes: dict[int, set[str]] = defaultdict(set)
     receipts: set[int] = set()
     slots_chosen: set[int] = set()
     slots_offered_at: dict[int, datetime] = {}
     exceptions_decided: dict[int, set[str]] = defaultdict(set)
     if rows:
-        order_ids = [r[0] for r in rows]
-        for order_id, node in await OrderNodeEvent.filter(order_id__in=order_ids).values_list(
-            "order_id", "node"
+        order_ids = [int(r[0]) for r in rows]
+        ids = _in(order_ids)
+
+        async def fetch(sql: str) -> list[tuple[Any, ...]]:
+            _, result = await conn.execute_query(render(conn, sql), order_ids)
+            return [tuple(row) for row in result]
+
+        for order_id, node in await fetch(
+            f"SELECT order_id, node FROM order_node_events WHERE order_id IN {ids}"
         ):
             nodes[int(order_id)].add(str(node))
         receipts = {
-            int(row[0]) for row in await OrderReceipt.filter(order_id__in=order_ids).values_list("order_id")
+            int(row[0]) for row in await fetch(f"SELECT order_id FROM order_receipts WHERE order_id IN {ids}")
         }
-        for order_id, offered_at, chosen in await DeliverySlotOffer.filter(
-            order_id__in=order_ids
-        ).values_list("order_id", "offered_at", "chosen_slot_id"):
-            slots_offered_at[int(order_id)] = offered_at
+        for order_id, offered_at, chosen in await fetch(
+            f"SELECT order_id, offered_at, chosen_slot_id FROM delivery_slot_offers WHERE order_id IN {ids}"
+        ):
+            slots_offered_at[int(order_id)] = db_datetime(offered_at)
             if chosen is not None:
                 slots_chosen.add(int(order_id))
-        for order_id, exception_id in await OrderExceptionLink.filter(
-            order_id__in=order_ids, chosen_option__isnull=False
-        ).values_list("order_id", "exception__exception_id"):
+        for order_id, exception_id in await fetch(
+            "SELECT l.order_id, e.exception_id FROM order_exception_links l "
+            f"JOIN order_exceptions e ON e.id = l.exception_id WHERE l.order_id IN {ids} "
+            "AND l.chosen_option IS NOT NULL"
+        ):
             exceptions_decided[int(order_id)].add(str(exception_id))
     by_user: dict[int, dict[str, OrderFacts]] = defaultdict(dict)
     for order_id, order_no, user_id, status, presale, presale_updated_at in rows:
@@ -180,7 +195,7 @@ async def _orders(
             made_to_order=is_made_to_order(presale=bool(presale), known_nodes=seen),
             delivered=status in _DELIVERED_STATUSES,
             nodes_seen=frozenset(node_rank(n) for n in seen if n in NODE_ORDER),
-            presale_updated_at=presale_updated_at,
+            presale_updated_at=db_datetime(presale_updated_at) if presale_updated_at is not None else None,
             receipt_confirmed=int(order_id) in receipts or status is OrderStatus.COMPLETED,
             slot_chosen=int(order_id) in slots_chosen,
             slot_offered_at=slots_offered_at.get(int(order_id)),
@@ -236,6 +251,11 @@ async def _unsent(user_ids: list[int]) -> dict[int, list[Unsent]]:
             )
         )
     return unsent
+
+
+def _in(values: Collection[object]) -> str:
+    """``(?, ?, …)`` for the values (``(NULL)`` for none: matches nothing)."""
+    return f"({', '.join('?' * len(values))})" if values else "(NULL)"
 
 
 def db_datetime(value: Any) -> datetime:
