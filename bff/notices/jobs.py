@@ -44,7 +44,9 @@ async def enqueue_send(
     )
 
 
-async def enqueue_sends(redis: ArqRedis, sends: Iterable[tuple[int, datetime | None]]) -> int:
+async def enqueue_sends(
+    redis: ArqRedis, sends: Iterable[tuple[int, datetime | None]], *, clear_finished: bool = False
+) -> int:
     """Queue the send jobs of many notices (``(notice id, defer until)``) in one Redis round trip,
     each exactly as ``enqueue_send`` would; returns how many were new."""
     now = datetime.now(UTC)
@@ -56,4 +58,4 @@ async def enqueue_sends(redis: ArqRedis, sends: Iterable[tuple[int, datetime | N
         )
         for notice_id, defer_until in sends
     ]
-    return await enqueue_unique_many(redis, constants.JOB_SEND_NOTICE, jobs)
+    return await enqueue_unique_many(redis, constants.JOB_SEND_NOTICE, jobs, clear_finished=clear_finished)
