@@ -620,6 +620,7 @@ async def _decide_fanout_chunk(
         now=now,
         zone=ctx.zone,
         order_nos={p.facts.order_no for p in pending if p.facts.order_no is not None},
+        weekly=any(topic_info(p.facts.topic).weekly_limited for p in pending),
     )
     await _decide_and_apply(pending, facts_by_user, ctx, now=now, report=report, enqueue=True)
 
