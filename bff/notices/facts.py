@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
@@ -27,14 +29,10 @@ from bff.models.consent import ConsentLedger
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.orders import (
     OPEN_STATUSES,
-    DeliverySlotOffer,
-    Order,
-    OrderExceptionLink,
-    OrderNodeEvent,
-    OrderReceipt,
     OrderStatus,
 )
 from bff.notices.policy import NoticeFacts, OrderFacts, QuietHours, Unsent, UserFacts
+from bff.supply_chain.sql import is_postgres, render
 
 DEFAULT_CHUNK = 500
 WEEK = timedelta(days=7)
@@ -72,6 +70,7 @@ async def load_user_facts(
     zone: ZoneInfo,
     order_nos: Collection[str] = (),
     withdrawal_only: bool = False,
+    weekly: bool = True,
 ) -> dict[int, UserFacts]:
     """The facts of every user in ``user_ids``, in ten queries whatever their number.
 
@@ -97,7 +96,9 @@ async def load_user_facts(
 
     orders = await _orders(ids, order_nos, open_orders=not withdrawal_only)
     unsent = {} if withdrawal_only else await _unsent(ids)
-    weekly = {} if withdrawal_only else await _weekly_sent(ids, now)
+    # ``weekly=False``: none of the notices being decided is weekly-limited, and the policy reads
+    # the weekly count of no other (a scoped exception's fan-out saves the query).
+    weekly_sent = {} if withdrawal_only or not weekly else await _weekly_sent(ids, now)
 
     facts: dict[int, UserFacts] = {}
     for user_id in ids:
@@ -113,7 +114,7 @@ async def load_user_facts(
             topics_off=frozenset(topic for topic, on in prefs.switched.items() if not on),
             quiet_hours=quiet,
             weekly_limit=prefs.weekly_limit,
-            weekly_sent=weekly.get(user_id, 0),
+            weekly_sent=weekly_sent.get(user_id, 0),
             units=units.get(user_id, {}),
             banned_templates=frozenset(banned.get(user_id, ())),
             orders=orders.get(user_id, {}),
@@ -127,41 +128,61 @@ async def _orders(
 ) -> dict[int, dict[str, OrderFacts]]:
     """Open orders of the users (unless not ``open_orders``), plus the named orders whatever their
     status (five queries: the orders, their nodes, receipts, slot offers, exceptions answered)."""
-    named = Q(user_id__in=user_ids, order_no__in=sorted(set(order_nos)))
+    conn = Tortoise.get_connection("default")
+    users = _in(user_ids)
+    names = sorted(set(order_nos))
+    named = f"(user_id IN {users} AND order_no IN {_in(names)})"
     if open_orders:
-        query = Q(user_id__in=user_ids, status__in=list(OPEN_STATUSES))
-        if order_nos:
-            query |= named
-    elif order_nos:
-        query = named
+        where = f"(user_id IN {users} AND status IN {_in(OPEN_STATUSES)})"
+        values: list[Any] = [*user_ids, *(str(s) for s in OPEN_STATUSES)]
+        if names:
+            where += f" OR {named}"
+            values += [*user_ids, *names]
+    elif names:
+        where, values = named, [*user_ids, *names]
     else:
         return {}
-    rows = await Order.filter(query).values_list(
-        "id", "order_no", "user_id", "status", "presale", "presale_updated_at"
+    # Plain statements, not the ORM: a chunk's IN lists hold hundreds of ids, and building them
+    # term by term cost more than running them (bench/fanout.py).
+    _, found = await conn.execute_query(
+        render(
+            conn,
+            f"SELECT id, order_no, user_id, status, presale, presale_updated_at FROM orders WHERE {where}",
+        ),
+        values,
     )
+    rows = [tuple(row) for row in found]
     nodes: dict[int, set[str]] = defaultdict(set)
     receipts: set[int] = set()
     slots_chosen: set[int] = set()
     slots_offered_at: dict[int, datetime] = {}
     exceptions_decided: dict[int, set[str]] = defaultdict(set)
     if rows:
-        order_ids = [r[0] for r in rows]
-        for order_id, node in await OrderNodeEvent.filter(order_id__in=order_ids).values_list(
-            "order_id", "node"
+        order_ids = [int(r[0]) for r in rows]
+        ids = _in(order_ids)
+
+        async def fetch(sql: str) -> list[tuple[Any, ...]]:
+            _, result = await conn.execute_query(render(conn, sql), order_ids)
+            return [tuple(row) for row in result]
+
+        for order_id, node in await fetch(
+            f"SELECT order_id, node FROM order_node_events WHERE order_id IN {ids}"
         ):
             nodes[int(order_id)].add(str(node))
         receipts = {
-            int(row[0]) for row in await OrderReceipt.filter(order_id__in=order_ids).values_list("order_id")
+            int(row[0]) for row in await fetch(f"SELECT order_id FROM order_receipts WHERE order_id IN {ids}")
         }
-        for order_id, offered_at, chosen in await DeliverySlotOffer.filter(
-            order_id__in=order_ids
-        ).values_list("order_id", "offered_at", "chosen_slot_id"):
-            slots_offered_at[int(order_id)] = offered_at
+        for order_id, offered_at, chosen in await fetch(
+            f"SELECT order_id, offered_at, chosen_slot_id FROM delivery_slot_offers WHERE order_id IN {ids}"
+        ):
+            slots_offered_at[int(order_id)] = db_datetime(offered_at)
             if chosen is not None:
                 slots_chosen.add(int(order_id))
-        for order_id, exception_id in await OrderExceptionLink.filter(
-            order_id__in=order_ids, chosen_option__isnull=False
-        ).values_list("order_id", "exception__exception_id"):
+        for order_id, exception_id in await fetch(
+            "SELECT l.order_id, e.exception_id FROM order_exception_links l "
+            f"JOIN order_exceptions e ON e.id = l.exception_id WHERE l.order_id IN {ids} "
+            "AND l.chosen_option IS NOT NULL"
+        ):
             exceptions_decided[int(order_id)].add(str(exception_id))
     by_user: dict[int, dict[str, OrderFacts]] = defaultdict(dict)
     for order_id, order_no, user_id, status, presale, presale_updated_at in rows:
@@ -177,7 +198,7 @@ async def _orders(
             made_to_order=is_made_to_order(presale=bool(presale), known_nodes=seen),
             delivered=status in _DELIVERED_STATUSES,
             nodes_seen=frozenset(node_rank(n) for n in seen if n in NODE_ORDER),
-            presale_updated_at=presale_updated_at,
+            presale_updated_at=db_datetime(presale_updated_at) if presale_updated_at is not None else None,
             receipt_confirmed=int(order_id) in receipts or status is OrderStatus.COMPLETED,
             slot_chosen=int(order_id) in slots_chosen,
             slot_offered_at=slots_offered_at.get(int(order_id)),
@@ -186,18 +207,34 @@ async def _orders(
     return by_user
 
 
+_UNSENT_COLUMNS = (
+    "user_id, dedupe_key, topic, template_id, priority, status, unit_reserved, expires_at, order_no"
+)
+
+
 async def _unsent(user_ids: list[int]) -> dict[int, list[Unsent]]:
-    rows = await Notice.filter(user_id__in=user_ids, status__in=list(UNSENT_STATUSES)).values_list(
-        "user_id",
-        "dedupe_key",
-        "topic",
-        "template_id",
-        "priority",
-        "status",
-        "unit_reserved",
-        "expires_at",
-        "order_no",
-    )
+    """The users' unsent notices (one query).
+
+    On PostgreSQL the query walks the (user_id, status) index user by user (LATERAL): while a
+    large fan-out inserts notices faster than the statistics follow, the planner otherwise takes
+    the status index and reads every unsent notice of every user for each chunk, so that planning
+    grew with the square of the orders (bench/fanout.py)."""
+    conn = Tortoise.get_connection("default")
+    statuses = [str(status) for status in UNSENT_STATUSES]
+    if is_postgres(conn):
+        sql = (
+            f"SELECT n.{_UNSENT_COLUMNS.replace(', ', ', n.')} FROM unnest(CAST(? AS bigint[])) AS u(id) "
+            "CROSS JOIN LATERAL (SELECT * FROM notices "
+            "WHERE user_id = u.id AND status = ANY(CAST(? AS text[]))) n"
+        )
+        values: list[Any] = [user_ids, statuses]
+    else:
+        sql = (
+            f"SELECT {_UNSENT_COLUMNS} FROM notices WHERE user_id IN ({', '.join('?' * len(user_ids))}) "
+            f"AND status IN ({', '.join('?' * len(statuses))})"
+        )
+        values = [*user_ids, *statuses]
+    _, rows = await conn.execute_query(render(conn, sql), values)
     unsent: dict[int, list[Unsent]] = defaultdict(list)
     for user_id, key, topic, template_id, priority, status, reserved, expires_at, order_no in rows:
         try:
@@ -212,11 +249,24 @@ async def _unsent(user_ids: list[int]) -> dict[int, list[Unsent]]:
                 priority=int(priority),
                 # A queued notice will take a unit; one already holding its unit took it (spent).
                 queued=NoticeStatus(status) is NoticeStatus.QUEUED and not reserved,
-                expires_at=expires_at,
+                expires_at=db_datetime(expires_at) if expires_at is not None else None,
                 order_no=order_no,
             )
         )
     return unsent
+
+
+def _in(values: Collection[object]) -> str:
+    """``(?, ?, …)`` for the values (``(NULL)`` for none: matches nothing)."""
+    return f"({', '.join('?' * len(values))})" if values else "(NULL)"
+
+
+def db_datetime(value: Any) -> datetime:
+    """A time read by a raw statement: asyncpg gives datetimes, SQLite the text tortoise wrote."""
+    if isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _weekly_sent(user_ids: list[int], now: datetime) -> dict[int, int]:

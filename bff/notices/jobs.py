@@ -7,14 +7,15 @@ id makes both safe: a notice never has two send jobs (bff/runtime/jobs.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 
 from bff import constants
-from bff.runtime.jobs import enqueue_unique
+from bff.runtime.jobs import UniqueJob, enqueue_unique, enqueue_unique_many
 
-__all__ = ["enqueue_send", "send_job_id"]
+__all__ = ["enqueue_send", "enqueue_sends", "send_job_id"]
 
 
 def send_job_id(notice_id: int) -> str:
@@ -41,3 +42,20 @@ async def enqueue_send(
         defer_until=defer_until,
         clear_finished=clear_finished,
     )
+
+
+async def enqueue_sends(
+    redis: ArqRedis, sends: Iterable[tuple[int, datetime | None]], *, clear_finished: bool = False
+) -> int:
+    """Queue the send jobs of many notices (``(notice id, defer until)``) in one Redis round trip,
+    each exactly as ``enqueue_send`` would; returns how many were new."""
+    now = datetime.now(UTC)
+    jobs = [
+        UniqueJob(
+            send_job_id(notice_id),
+            (notice_id,),
+            defer_until if defer_until is not None and defer_until > now else None,
+        )
+        for notice_id, defer_until in sends
+    ]
+    return await enqueue_unique_many(redis, constants.JOB_SEND_NOTICE, jobs, clear_finished=clear_finished)

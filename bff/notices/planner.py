@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import time as monotonic_time
 from collections import Counter, defaultdict
@@ -51,22 +52,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from arq.connections import ArqRedis
+from tortoise import Tortoise
 
 from bff import constants
 from bff.catalog.templates_file import TemplatesFile, cached_templates_file
 from bff.catalog.topics import NODE_ORDER, NODE_TITLES, Topic, node_phrase, node_topic, topic_info
 from bff.models.notices import Notice, NoticeStatus
-from bff.models.orders import Order, OrderException, OrderExceptionLink, SupplyChainEvent
+from bff.models.orders import Order, OrderException, SupplyChainEvent
 from bff.notices import policy
 from bff.notices.experiments.definitions import NO_EXPERIMENTS, ExperimentsFile, load_experiments_file
-from bff.notices.facts import DEFAULT_CHUNK, UNSENT_STATUSES, load_user_facts, notice_facts
-from bff.notices.jobs import enqueue_send
-from bff.notices.policy import Decision, DecisionKind
+from bff.notices.facts import (
+    DEFAULT_CHUNK,
+    UNSENT_STATUSES,
+    db_datetime,
+    load_user_facts,
+    notice_facts,
+    template_topics,
+)
+from bff.notices.jobs import enqueue_sends
+from bff.notices.policy import Decision, DecisionKind, NoticeFacts, UserFacts
 from bff.notices.timing.planning import prepare_timing
-from bff.notices.timing.send_time import SendTimeConfig
+from bff.notices.timing.send_time import SendTimeConfig, timed_topic
 from bff.runtime.settings import Settings, get_settings
 from bff.supply_chain import events as ev
 from bff.supply_chain.parsing import reparse
+from bff.supply_chain.sql import db_time, is_postgres, render
 
 log = logging.getLogger("lvyue.notices.planner")
 
@@ -272,35 +282,72 @@ async def decide_notices(
         zone=ctx.zone,
         order_nos={n.order_no for n in notices if n.order_no is not None},
     )
-    by_user: dict[int, list[Notice]] = defaultdict(list)
-    for notice in notices:
-        by_user[notice.user_id].append(notice)
     # Best hour and experiment holdout of lifecycle and member notices (bff/notices/timing/planning.py).
     timing = await prepare_timing(
         notices, facts, experiments=ctx.experiments, config=ctx.send_time, zone=ctx.zone, now=now
     )
+    pending = [
+        _Pending(
+            n.id,
+            n.user_id,
+            n.status,
+            n.priority,
+            n.occurred_at,
+            timing.apply(n, notice_facts(n, ctx.templates)),
+        )
+        for n in notices
+    ]
+    return await _decide_and_apply(pending, facts, ctx, now=now, report=report, enqueue=enqueue)
 
-    decided: dict[int, tuple[Notice, Decision]] = {}
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """An unsent notice as deciding it needs it: read as a model, or as a plain row (fan-out)."""
+
+    id: int
+    user_id: int
+    status: NoticeStatus
+    priority: int
+    occurred_at: datetime
+    facts: NoticeFacts  # timing already applied
+
+
+async def _decide_and_apply(
+    pending: Sequence[_Pending],
+    facts: Mapping[int, UserFacts],
+    ctx: NoticeContext,
+    *,
+    now: datetime,
+    report: PlanReport,
+    enqueue: bool,
+) -> dict[int, Decision]:
+    """Decide a chunk (a user's notices most important first, each decision seen by the next),
+    write the decisions grouped, and hand over the send jobs in one Redis round trip."""
+    by_user: dict[int, list[_Pending]] = defaultdict(list)
+    for p in pending:
+        by_user[p.user_id].append(p)
+    decided: dict[int, tuple[_Pending, Decision]] = {}
     for user_id, own in by_user.items():
         user = facts[user_id]
         # Most important first: a unit goes to the notice that matters most among those decided now.
-        for notice in sorted(own, key=lambda n: (-n.priority, n.occurred_at, n.id)):
-            n = timing.apply(notice, notice_facts(notice, ctx.templates))
-            decision = policy.decide(n, user, now)
-            if notice.status is NoticeStatus.QUEUED and decision.kind is not DecisionKind.SUPPRESS:
+        for p in sorted(own, key=lambda p: (-p.priority, p.occurred_at, p.id)):
+            decision = policy.decide(p.facts, user, now)
+            if p.status is NoticeStatus.QUEUED and decision.kind is not DecisionKind.SUPPRESS:
                 continue  # stays queued
-            user = user.after(n, decision)
-            decided[notice.id] = (notice, decision)
+            user = user.after(p.facts, decision)
+            decided[p.id] = (p, decision)
 
-    changed = await _apply(decided.values(), now)
+    changed = await _apply([(p.id, p.status, d) for p, d in decided.values()], now)
     for notice_id in changed:
-        notice, decision = decided[notice_id]
+        _, decision = decided[notice_id]
         report.count(_status_of(decision), decision.reason)
     if enqueue and ctx.arq is not None:
-        for notice_id in changed:
-            _, decision = decided[notice_id]
-            if decision.kind is not DecisionKind.SUPPRESS:
-                await enqueue_send(ctx.arq, notice_id, defer_until=decision.until)
+        sends = [
+            (notice_id, decided[notice_id][1].until)
+            for notice_id in changed
+            if decided[notice_id][1].kind is not DecisionKind.SUPPRESS
+        ]
+        await enqueue_sends(ctx.arq, sends)
     return {notice_id: decided[notice_id][1] for notice_id in changed}
 
 
@@ -351,14 +398,15 @@ def _status_of(decision: Decision) -> NoticeStatus:
     }[decision.kind]
 
 
-async def _apply(decided: Iterable[tuple[Notice, Decision]], now: datetime) -> list[int]:
-    """Write the decisions: one conditional UPDATE per (from status, decision) group.
+async def _apply(decided: Iterable[tuple[int, NoticeStatus, Decision]], now: datetime) -> list[int]:
+    """Write the decisions (notice id, status read, decision): one conditional UPDATE per
+    (from status, decision) group.
 
     Returns the ids whose row this call changed (a row another worker moved meanwhile is left).
     """
     groups: dict[tuple[NoticeStatus, Decision], list[int]] = defaultdict(list)
-    for notice, decision in decided:
-        groups[(notice.status, decision)].append(notice.id)
+    for notice_id, from_status, decision in decided:
+        groups[(from_status, decision)].append(notice_id)
     changed: list[int] = []
     for (from_status, decision), ids in groups.items():
         target = _status_of(decision)
@@ -508,33 +556,195 @@ async def _plan_exception(
         "deadline": format_time(exception.deadline, ctx.zone),
         "occurred_at": format_time(exception.occurred_at, ctx.zone),
     }
+    template = ctx.templates.for_topic(Topic.ORDER_EXCEPTION)
+    fanout = _ExceptionFanout(exception.id, exception.exception_id, order_id)
     started = monotonic_time.monotonic()
     after = after_link
     while True:
-        query = OrderExceptionLink.filter(exception_id=exception.id, id__gt=after, chosen_option__isnull=True)
-        if order_id is not None:
-            query = query.filter(order_id=order_id)
-        links = (
-            await query.order_by("id").limit(ctx.chunk).values_list("id", "order__order_no", "order__user_id")
-        )
-        if not links:
+        page = await fanout.page(after, ctx.chunk)
+        if not page:
             return report
-        drafts = [
-            NoticeDraft(
-                user_id=int(user_id),
-                topic=Topic.ORDER_EXCEPTION,
-                dedupe_key=policy.exception_key(exception.exception_id, str(order_no)),
-                occurred_at=exception.occurred_at,
-                expires_at=exception.deadline,
-                values={"order_no": str(order_no), **values},
-                order_no=str(order_no),
+        last = page[-1]
+        if template is not None:  # else no template carries the topic: it can never be sent
+            report.created += await fanout.insert(
+                after, last, template.template_id, exception, values, ctx.zone, now
             )
-            for _, order_no, user_id in links
-        ]
-        await plan_drafts(drafts, ctx, now=now, report=report)
-        after = int(links[-1][0])
-        if len(links) < ctx.chunk:
+            if timed_topic(Topic.ORDER_EXCEPTION):  # order topics never are; kept exact if that changes
+                planned = await Notice.filter(id__in=await fanout.planned_ids(after, last))
+                await decide_notices(planned, ctx, now=now, report=report)
+            else:
+                await _decide_fanout_chunk(await fanout.planned(after, last), page, ctx, now, report)
+        after = last
+        if len(page) < ctx.chunk:
             return report
         if monotonic_time.monotonic() - started > budget_s:
             report.resume_after = after
             return report
+
+
+async def _decide_fanout_chunk(
+    rows: Sequence[tuple[Any, ...]],
+    page: Sequence[int],
+    ctx: NoticeContext,
+    now: datetime,
+    report: PlanReport,
+) -> None:
+    """Decide the PLANNED notices of one page of a scoped exception, read as plain rows (no models)."""
+    if not rows:
+        return
+    topics: dict[tuple[str, str], frozenset[Topic]] = {}
+    pending: list[_Pending] = []
+    for row in rows:
+        notice_id, user_id, status, priority, occurred, expires, key, template_id, order_no, rank, name = row
+        topic = Topic(name)
+        shared = topics.get((template_id, topic))
+        if shared is None:
+            shared = topics[(template_id, topic)] = template_topics(ctx.templates, template_id, topic)
+        occurred_at = db_datetime(occurred)
+        facts = NoticeFacts(
+            key=key,
+            topic=topic,
+            template_id=template_id,
+            template_topics=shared,
+            occurred_at=occurred_at,
+            expires_at=db_datetime(expires) if expires is not None else None,
+            order_no=order_no,
+            node_rank=rank,
+            priority=int(priority),
+        )
+        pending.append(
+            _Pending(int(notice_id), int(user_id), NoticeStatus(status), int(priority), occurred_at, facts)
+        )
+    facts_by_user = await load_user_facts(
+        {p.user_id for p in pending},
+        now=now,
+        zone=ctx.zone,
+        order_nos={p.facts.order_no for p in pending if p.facts.order_no is not None},
+        weekly=any(topic_info(p.facts.topic).weekly_limited for p in pending),
+    )
+    await _decide_and_apply(pending, facts_by_user, ctx, now=now, report=report, enqueue=True)
+
+
+@dataclass(frozen=True)
+class _ExceptionFanout:
+    """The set-based statements of a scoped exception's planning, one page of links at a time.
+
+    A page is the undecided links after a link id (keyset), ``chunk`` of them; the notices of a
+    page are written with one INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING and read back
+    (the PLANNED ones) with one SELECT. The dedupe key ``exception:<exceptionId>:<order no>`` is at
+    most 10 + 64 + 1 + 64 characters, within the column, so ``bounded_key`` never changes it.
+    """
+
+    exception_pk: int
+    exception_id: str
+    order_id: int | None
+
+    @property
+    def key_prefix(self) -> str:
+        return policy.exception_key(self.exception_id, "")
+
+    def _links(self, after: int, last: int | None) -> tuple[str, list[Any]]:
+        """The WHERE clause of the page's undecided links (``last``: the page's last link id)."""
+        sql = "l.exception_id = ? AND l.id > ? AND l.chosen_option IS NULL"
+        values: list[Any] = [self.exception_pk, after]
+        if last is not None:
+            sql += " AND l.id <= ?"
+            values.append(last)
+        if self.order_id is not None:
+            sql += " AND l.order_id = ?"
+            values.append(self.order_id)
+        return sql, values
+
+    async def page(self, after: int, chunk: int) -> list[int]:
+        """The link ids of the next page."""
+        conn = Tortoise.get_connection("default")
+        where, values = self._links(after, None)
+        _, rows = await conn.execute_query(
+            render(conn, f"SELECT l.id FROM order_exception_links l WHERE {where} ORDER BY l.id LIMIT ?"),
+            [*values, chunk],
+        )
+        return [int(row[0]) for row in rows]
+
+    async def insert(
+        self,
+        after: int,
+        last: int,
+        template_id: str,
+        exception: OrderException,
+        values: Mapping[str, str],
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> int:
+        """One notice per undecided order of the page (none twice, ever); returns how many are new."""
+        conn = Tortoise.get_connection("default")
+        pg = is_postgres(conn)
+
+        def typed(pg_type: str) -> str:
+            return f"CAST(? AS {pg_type})" if pg else "?"
+
+        payload = (
+            f"{typed('jsonb')} || jsonb_build_object('order_no', o.order_no)"
+            if pg
+            else "json_set(?, '$.order_no', o.order_no)"
+        )
+        where, link_values = self._links(after, last)
+        sql = (
+            "INSERT INTO notices (user_id, order_no, topic, template_id, dedupe_key, priority, status, "
+            '"values", occurred_at, expires_at, unit_reserved, attempts, created_at, updated_at) '
+            f"SELECT o.user_id, o.order_no, {typed('text')}, {typed('text')}, "
+            f"{typed('text')} || o.order_no, {typed('integer')}, {typed('text')}, {payload}, "
+            f"{typed('timestamptz')}, {typed('timestamptz')}, {typed('boolean')}, 0, "
+            f"{typed('timestamptz')}, {typed('timestamptz')} "
+            "FROM order_exception_links l JOIN orders o ON o.id = l.order_id "
+            f"WHERE {where} ORDER BY l.id "
+            "ON CONFLICT (dedupe_key) DO NOTHING"
+        )
+        params: list[Any] = [
+            str(Topic.ORDER_EXCEPTION),
+            template_id,
+            self.key_prefix,
+            topic_info(Topic.ORDER_EXCEPTION).priority,
+            str(NoticeStatus.PLANNED),
+            json.dumps(dict(values), ensure_ascii=False),
+            db_time(exception.occurred_at),
+            db_time(exception.deadline),
+            False,
+            db_time(now),
+            db_time(now),
+            *link_values,
+        ]
+        if pg:
+            # asyncpg's status line "INSERT 0 <n>" is misread by tortoise as 0 rows; count the RETURNING.
+            rows = await conn.execute_query_dict(
+                render(conn, f"WITH added AS ({sql} RETURNING 1) SELECT count(*) AS n FROM added"), params
+            )
+            return int(rows[0]["n"])
+        added, _ = await conn.execute_query(sql, params)
+        return int(added)
+
+    def _planned_sql(self, columns: str, after: int, last: int) -> tuple[str, list[Any]]:
+        where, values = self._links(after, last)
+        sql = (
+            f"SELECT {columns} FROM order_exception_links l JOIN orders o ON o.id = l.order_id "
+            "JOIN notices n ON n.dedupe_key = CAST(? AS text) || o.order_no "
+            f"WHERE {where} AND n.status = ? ORDER BY n.id"
+        )
+        return sql, [self.key_prefix, *values, str(NoticeStatus.PLANNED)]
+
+    async def planned(self, after: int, last: int) -> list[tuple[Any, ...]]:
+        """The page's PLANNED notices (new ones, and any a failed run left), as plain rows."""
+        conn = Tortoise.get_connection("default")
+        sql, values = self._planned_sql(
+            "n.id, n.user_id, n.status, n.priority, n.occurred_at, n.expires_at, n.dedupe_key, "
+            "n.template_id, n.order_no, n.node_rank, n.topic",
+            after,
+            last,
+        )
+        _, rows = await conn.execute_query(render(conn, sql), values)
+        return [tuple(row) for row in rows]
+
+    async def planned_ids(self, after: int, last: int) -> list[int]:
+        conn = Tortoise.get_connection("default")
+        sql, values = self._planned_sql("n.id", after, last)
+        _, rows = await conn.execute_query(render(conn, sql), values)
+        return [int(row[0]) for row in rows]

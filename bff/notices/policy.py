@@ -285,14 +285,21 @@ def upcoming_for_order(order: OrderFacts) -> list[Upcoming]:
     return items
 
 
+# The topics ``upcoming_for_order`` can yield: a template carrying none of them (the exception's,
+# the delivery slot's …) has nothing ahead on the user's orders, which ``ahead_of`` then skips.
+_ORDER_AHEAD_TOPICS = frozenset(node_topic(node) for node in NODE_ORDER) | {Topic.RECEIPT_CONFIRM}
+
+
 def ahead_of(n: NoticeFacts, u: UserFacts, now: datetime) -> list[Upcoming]:
     """What is known to be coming for the user, on the notice's template, switched on, not this one.
 
     Sources: every open order's nodes ahead and receipt reminder, and the user's other planned or
-    deferred notices (not expired). One entry per dedupe key.
+    deferred notices (not expired). One entry per dedupe key (a key names its topic, so an order's
+    entry and a notice's with one key are the same notice).
     """
     seen: dict[str, Upcoming] = {}
-    for order in u.orders.values():
+    orders = u.orders.values() if not n.template_topics.isdisjoint(_ORDER_AHEAD_TOPICS) else ()
+    for order in orders:
         for item in upcoming_for_order(order):
             # On the notice's own order only what comes after the notice's node is ahead.
             if (

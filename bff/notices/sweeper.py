@@ -35,7 +35,7 @@ from tortoise.queryset import QuerySet
 from bff import constants
 from bff.models.notices import Notice, NoticeStatus
 from bff.notices.delivery import settle_unknown_outcomes
-from bff.notices.jobs import enqueue_send
+from bff.notices.jobs import enqueue_send, enqueue_sends
 from bff.notices.planner import decide_leftovers
 from bff.notices.settlement import OUTCOME_UNKNOWN, settle_sending
 
@@ -101,12 +101,13 @@ async def sweep(
 
     assumed = await settle_unknown_outcomes(now=now, after=outcome_timeout, limit=limit)
 
-    enqueued = 0
     lost = await _ids(Notice.filter(status=NoticeStatus.QUEUED, updated_at__lte=now - queued_after), limit)
     due = await _ids(Notice.filter(status=NoticeStatus.SCHEDULED, scheduled_for__lte=now), limit)
-    for notice_id in [*lost, *due]:
-        if await enqueue_send(redis, notice_id, clear_finished=True):
-            enqueued += 1
+    # One round trip for the batch: after a large fan-out hundreds of QUEUED rows wait longer than
+    # queued_after behind the sends ahead of them, and each run finds their jobs still there.
+    enqueued = await enqueue_sends(
+        redis, [(notice_id, None) for notice_id in [*lost, *due]], clear_finished=True
+    )
 
     leftovers = await decide_leftovers(redis, now=now, older_than=planned_after, limit=limit)
     planned_decided = sum(leftovers.decided.values())

@@ -498,6 +498,30 @@ async def test_a_scoped_exception_costs_the_same_queries_per_chunk_whatever_its_
     assert exception.expires_at == DAY + timedelta(hours=12)
 
 
+async def test_a_scoped_exception_planned_again_creates_nothing_and_decides_what_a_crashed_run_left(
+    db: TortoiseContext, arq_pool: ArqRedis
+) -> None:
+    # given six affected orders planned in chunks of four, and one notice a crashed run left PLANNED
+    await orders_in(context(None), "宁波仓", 6)
+    result = await ingest_body(
+        b.body(b.exception("EX-R", DAY, DAY + timedelta(hours=12), scope={"warehouse": "宁波仓"}))
+    )
+    first = await plan_event(result.plans[0].event_row_id, context(arq_pool, chunk=4), now=DAY)
+    await Notice.filter(dedupe_key="exception:EX-R:SO00004").update(status=NoticeStatus.PLANNED)
+
+    # when the event is planned again (a retried job, a redelivery)
+    again = await plan_event(result.plans[0].event_row_id, context(arq_pool, chunk=4), now=DAY)
+
+    # then no notice is created twice, and only the one left PLANNED is decided (and queued)
+    assert first.created == 6 and dict(first.decided) == {"QUEUED": 6}
+    assert again.created == 0 and dict(again.decided) == {"QUEUED": 1}
+    assert await Notice.filter(topic=Topic.ORDER_EXCEPTION).count() == 6
+    assert await Notice.filter(topic=Topic.ORDER_EXCEPTION, status=NoticeStatus.QUEUED).count() == 6
+    left = await Notice.get(dedupe_key="exception:EX-R:SO00004")
+    assert left.values["order_no"] == "SO00004"
+    assert await send_job(arq_pool, left.id) is JobStatus.queued
+
+
 async def test_a_large_exception_is_walked_in_chunks_and_continued_by_follow_up_jobs(
     db: TortoiseContext, arq_pool: ArqRedis, worker: WorkerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 from arq.worker import FailedJobs, func
 
-from bff.runtime.jobs import enqueue_unique
+from bff.runtime.jobs import UniqueJob, enqueue_unique, enqueue_unique_many
 from tests.conftest import WorkerFactory
 
 JOB = "unique_job_under_test"
@@ -58,3 +58,39 @@ async def test_a_failed_jobs_leftover_result_blocks_the_id_unless_cleared(
     assert plain is False
     assert cleared is True
     assert await Job("unique:3", arq_pool).status() is JobStatus.queued
+
+
+async def test_many_jobs_go_in_one_call_and_an_existing_id_is_left_alone(
+    arq_pool: ArqRedis, worker: WorkerFactory
+) -> None:
+    # given a job already queued under one of the ids
+    assert await enqueue_unique(arq_pool, JOB, 10, job_id="unique:10")
+    later = datetime.now(UTC) + timedelta(minutes=10)
+
+    # when a batch is queued: that id again (other arguments), a new one now and a new one for later
+    added = await enqueue_unique_many(
+        arq_pool,
+        JOB,
+        [
+            UniqueJob("unique:10", (99,)),
+            UniqueJob("unique:11", (11,)),
+            UniqueJob("unique:12", (12,), defer_until=later),
+        ],
+    )
+
+    # then only the two new ones are added, the later one deferred
+    assert added == 2
+    assert await Job("unique:11", arq_pool).status() is JobStatus.queued
+    assert await Job("unique:12", arq_pool).status() is JobStatus.deferred
+    # and a worker runs the due jobs with their own arguments (the first job kept its own)
+    seen: list[int] = []
+
+    async def record(ctx: dict[str, Any], value: int) -> None:
+        seen.append(value)
+
+    runner = await worker(functions=[func(record, name=JOB)], max_burst_jobs=2)  # type: ignore[arg-type]
+    await runner.main()
+    assert sorted(seen) == [10, 11]
+    # and queuing the batch again adds nothing while the deferred job waits
+    assert await enqueue_unique_many(arq_pool, JOB, [UniqueJob("unique:12", (12,))]) == 0
+    assert await Job("unique:12", arq_pool).status() is JobStatus.deferred
