@@ -74,7 +74,9 @@ class Refused(Exception):
 def check_database_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "asyncpg", "postgresql"):
-        raise Refused(f"DATABASE_URL must be PostgreSQL (this benchmark runs several processes), got {parts.scheme}://")
+        raise Refused(
+            f"DATABASE_URL must be PostgreSQL (this benchmark runs several processes), got {parts.scheme}://"
+        )
     name = parts.path.strip("/")
     if "bench" not in name:
         raise Refused(f"database {name!r} would be dropped; use a database whose name contains 'bench'")
@@ -380,7 +382,9 @@ class Bench:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.5)  # the startup cron jobs (heartbeat, sweep, dispatchers) run first
 
-    async def run_batch(self, kind: str, workers: int, n: int, arq: Any, sandbox: Any, count: bool) -> dict[str, Any]:
+    async def run_batch(
+        self, kind: str, workers: int, n: int, arq: Any, sandbox: Any, count: bool, wrapped: bool = False
+    ) -> dict[str, Any]:
         """Start ``workers`` processes of ``kind``, send ``n``, stop them; the figures."""
         from bff.models import Notice, NoticeStatus
         from bff.notices.jobs import enqueue_send
@@ -393,10 +397,15 @@ class Bench:
         for i in range(workers):
             count_file = self.logs / f"count-{batch}-{i}.json"
             if kind == "anchor":
-                procs_args.append(me + ["--child", "anchor", "--max-jobs", str(self.args.max_jobs)]
-                                  + (["--count-to", str(count_file)] if count else []))
+                procs_args.append(
+                    me
+                    + ["--child", "anchor", "--max-jobs", str(self.args.max_jobs)]
+                    + (["--count-to", str(count_file)] if count else [])
+                )
             elif count:
                 procs_args.append(me + ["--child", "project", "--count-to", str(count_file)])
+            elif wrapped:
+                procs_args.append(me + ["--child", "project"])
             else:
                 procs_args.append([sys.executable, "-m", "bff.cli", "worker"])
             counts.append(count_file)
@@ -404,7 +413,10 @@ class Bench:
         marker = "anchor ready" if kind == "anchor" else "started (appid"
         openids = self.openids[:n]
         with contextlib_exit_stack() as stack:
-            procs = [stack.enter_context(process(a, self.env, log)) for a, log in zip(procs_args, logs, strict=True)]
+            procs = [
+                stack.enter_context(process(a, self.env, log))
+                for a, log in zip(procs_args, logs, strict=True)
+            ]
             await self.wait_ready(logs, marker, procs)
             if kind != "anchor":
                 now = datetime.now(UTC)
@@ -426,7 +438,12 @@ class Bench:
                     ],
                     batch_size=1000,
                 )
-                ids = [int(i) for i in await Notice.filter(dedupe_key__startswith=f"bench:{batch}:").values_list("id", flat=True)]
+                ids = [
+                    int(i)
+                    for i in await Notice.filter(dedupe_key__startswith=f"bench:{batch}:").values_list(
+                        "id", flat=True
+                    )
+                ]
             base = await self.inbox(sandbox)
             cpu0 = [cpu_seconds(p.pid) for p in procs]
             started = time.perf_counter()
@@ -476,7 +493,9 @@ class Bench:
         from bff.runtime.redis import create_arq_pool
 
         args = self.args
-        print(f"database: {urlsplit(self.database_url).path.strip('/')} (recreated), redis {self.redis_url} (flushed)")
+        print(
+            f"database: {urlsplit(self.database_url).path.strip('/')} (recreated), redis {self.redis_url} (flushed)"
+        )
         await self.recreate_database()
         await Tortoise.init(config=tortoise_config(self.database_url), _enable_global_fallback=True)
         await Tortoise.generate_schemas()
@@ -502,18 +521,39 @@ class Bench:
                         f"seeded {args.notices} users with {batches_per_user} units each "
                         f"in {time.perf_counter() - seeded:.1f} s; logs in {self.logs}"
                     )
-                    await self.measure(arq, sandbox)
+                    if args.profile:
+                        await self.profile(arq, sandbox)
+                    else:
+                        await self.measure(arq, sandbox)
         finally:
             await arq.flushdb()
             await arq.aclose()
             await Tortoise.close_connections()
+
+    async def profile(self, arq: Any, sandbox: Any) -> None:
+        """One bff worker under cProfile (``--profile FILE``): where its CPU per send goes."""
+        import pstats
+
+        self.env["BENCH_PROFILE"] = self.args.profile
+        try:
+            figures = await self.run_batch(
+                "project", 1, self.args.notices, arq, sandbox, count=False, wrapped=True
+            )
+        finally:
+            del self.env["BENCH_PROFILE"]
+        print(f"profiled: {figures['rate']:.1f} /s, {figures['cpu_ms_per_send']:.2f} ms CPU per send")
+        pstats.Stats(self.args.profile).sort_stats("cumulative").print_stats(60)
 
     async def measure(self, arq: Any, sandbox: Any) -> None:
         args = self.args
         n = args.notices
         results: dict[str, list[dict[str, Any]]] = {"anchor": [], "one": [], "two": []}
         for r in range(args.rounds):
-            for label, kind, workers in (("anchor", "anchor", 1), ("one", "project", 1), ("two", "project", 2)):
+            for label, kind, workers in (
+                ("anchor", "anchor", 1),
+                ("one", "project", 1),
+                ("two", "project", 2),
+            ):
                 figures = await self.run_batch(kind, workers, n, arq, sandbox, count=False)
                 results[label].append(figures)
                 print(
@@ -526,7 +566,9 @@ class Bench:
         per_round_ab = [o["rate"] / a["rate"] for a, o in zip(results["anchor"], results["one"], strict=True)]
         per_round_cb = [t["rate"] / o["rate"] for o, t in zip(results["one"], results["two"], strict=True)]
         print()
-        print(f"anchor (bare arq job, one httpx POST): {med['anchor']:.1f} jobs/s, {cpu['anchor']:.2f} ms CPU per job")
+        print(
+            f"anchor (bare arq job, one httpx POST): {med['anchor']:.1f} jobs/s, {cpu['anchor']:.2f} ms CPU per job"
+        )
         print(f"bff worker x1: {med['one']:.1f} notices/s, {cpu['one']:.2f} ms CPU per send")
         print(f"bff worker x2: {med['two']:.1f} notices/s, {cpu['two']:.2f} ms CPU per send (both processes)")
         print(
@@ -553,7 +595,14 @@ class Bench:
                 for text, k in figures["counts"]["sql"].most_common():
                     if k >= m // 2:
                         print(f"    sql {k / m:5.2f}  {text}")
-                print("    redis " + ", ".join(f"{name} {k / m:.2f}" for name, k in figures["counts"]["redis"].most_common() if k >= m // 10))
+                print(
+                    "    redis "
+                    + ", ".join(
+                        f"{name} {k / m:.2f}"
+                        for name, k in figures["counts"]["redis"].most_common()
+                        if k >= m // 10
+                    )
+                )
 
 
 @contextmanager
@@ -565,12 +614,19 @@ def contextlib_exit_stack() -> Iterator[Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--notices", type=int, default=600, help="sends per measurement (one per user)")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of anchor, 1 worker, 2 workers")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="interleaved rounds of anchor, 1 worker, 2 workers"
+    )
     parser.add_argument("--count", type=int, default=200, help="sends of the counting pass")
-    parser.add_argument("--max-jobs", type=int, default=20, help="the anchor worker's max_jobs (bff worker's own)")
+    parser.add_argument(
+        "--max-jobs", type=int, default=20, help="the anchor worker's max_jobs (bff worker's own)"
+    )
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--profile", help="instead: profile one bff worker (cProfile) into this file")
     parser.add_argument("--child", choices=("anchor", "project"), help=argparse.SUPPRESS)
     parser.add_argument("--count-to", help=argparse.SUPPRESS)
     args = parser.parse_args()
