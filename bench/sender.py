@@ -130,7 +130,7 @@ def send_body() -> dict[str, Any]:
     settings = load_settings()
     template = cached_templates_file(settings.templates_file).by_id(TEMPLATE_ID)
     assert template is not None, TEMPLATE_ID
-    values = {**VALUES, "order_no": "SOB0010000001", "open_token": issue_open_token("bench", 1)}
+    values = {**VALUES, "order_no": "SOB000000001", "open_token": issue_open_token("bench", 1)}
     data = prepare_data(template.rules(), render_data(template, values))
     body: dict[str, Any] = {
         "template_id": TEMPLATE_ID,
@@ -331,6 +331,8 @@ class Bench:
             await conn.close()
 
     async def seed(self, sandbox: Any, users: int, units: int) -> None:
+        from tortoise import Tortoise
+
         from bff.consent.ledger import utcnow
         from bff.models import ConsentLedger, User
         from bff.models.consent import WeChatStatus
@@ -353,6 +355,21 @@ class Bench:
                 for uid in self.user_ids
             ],
             batch_size=1000,
+        )
+
+        # Each user's order, SHIPPED with its outbound node: the withdrawal check before a send reads
+        # the order and its nodes, receipt, slot offer and exceptions, as for a real order notice.
+        conn = Tortoise.get_connection("default")
+        await conn.execute_query(
+            "INSERT INTO orders (order_no, user_id, status, placed_at, total_amount, region, warehouse, "
+            "presale, created_at, updated_at) "
+            "SELECT 'SOB' || lpad(u.id::text, 9, '0'), u.id, 'SHIPPED', now() - interval '2 days', 129.00, "
+            "'浙江省杭州市', '杭州仓', false, now(), now() FROM users u WHERE u.openid LIKE 'oBENCHSEND%'"
+        )
+        await conn.execute_query(
+            "INSERT INTO order_node_events (order_id, node, occurred_at, location, note) "
+            "SELECT o.id, n.node, now() - interval '1 day', '杭州仓', '' FROM orders o "
+            "CROSS JOIN (VALUES ('QC_PASSED'), ('OUTBOUND')) AS n(node)"
         )
 
         async def wechat_side(openid: str) -> None:
@@ -386,6 +403,7 @@ class Bench:
         self, kind: str, workers: int, n: int, arq: Any, sandbox: Any, count: bool, wrapped: bool = False
     ) -> dict[str, Any]:
         """Start ``workers`` processes of ``kind``, send ``n``, stop them; the figures."""
+        from bff.catalog.nodes import node_rank
         from bff.models import Notice, NoticeStatus
         from bff.notices.jobs import enqueue_send
 
@@ -424,13 +442,14 @@ class Bench:
                     [
                         Notice(
                             user_id=uid,
-                            order_no=f"SOB{batch:03d}{uid:07d}",
+                            order_no=f"SOB{uid:09d}",
                             topic="NODE_OUTBOUND",
                             template_id=TEMPLATE_ID,
                             dedupe_key=f"bench:{batch}:{uid}",
                             priority=50,
+                            node_rank=node_rank("OUTBOUND"),
                             status=NoticeStatus.QUEUED,
-                            values={**VALUES, "order_no": f"SOB{batch:03d}{uid:07d}"},
+                            values={**VALUES, "order_no": f"SOB{uid:09d}"},
                             occurred_at=now,
                             expires_at=now + timedelta(days=1),
                         )

@@ -218,6 +218,12 @@ def _of(row: Preferences | None, switches: Iterable[TopicPreference]) -> UserPre
     )
 
 
+def preferences_from(row: Preferences | None, switches: Iterable[TopicPreference]) -> UserPreferences:
+    """The preferences of a user's rows as read elsewhere (the sender's one-statement facts on
+    PostgreSQL, bff/notices/withdrawal.py): defaults filled in as ``get_preferences`` does."""
+    return _of(row, switches)
+
+
 async def get_preferences(user_id: int) -> UserPreferences:
     """The user's preferences, defaults filled in."""
     row = await Preferences.get_or_none(user_id=user_id)
