@@ -63,7 +63,8 @@ WITH n AS (
     SELECT id FROM notices WHERE id = $1 AND status = '{NoticeStatus.SENDING}' AND attempts = $2 FOR UPDATE
 ), l AS (
     UPDATE consent_ledger SET spent = spent + 1, updated_at = $5
-    WHERE user_id = $3 AND template_id = $4 AND banned = false AND granted > spent AND EXISTS (SELECT 1 FROM n)
+    WHERE user_id = $3 AND template_id = $4 AND banned = false AND granted > spent
+        AND EXISTS (SELECT 1 FROM n)
     RETURNING user_id
 ), m AS (
     INSERT INTO consent_ledger_moves (user_id, template_id, kind, units, at)

@@ -285,7 +285,8 @@ class NoticeSender:
             return SendOutcome(notice.status, notice.reason)
 
         if not pg:
-            openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
+            found_openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
+            openid = str(found_openid) if found_openid else None
         if not openid:
             return SendOutcome(notice.status, "NO_USER")
         openid = str(openid)
@@ -418,7 +419,7 @@ class NoticeSender:
                     claim.pg, claim.id, claim.attempts, claim.call_started_at
                 )
             else:
-                started = await Notice.filter(
+                started = 1 == await Notice.filter(
                     id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
                 ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
             if not started:
@@ -644,7 +645,7 @@ def sender_for(
     return NoticeSender(
         hooks=hooks,
         redis=redis,
-        client=wechat_client_for(settings, http, redis),
+        client=wechat_client_for(settings, http, redis, token_memo_s=constants.WECHAT_TOKEN_MEMO_S),
         templates=cached_templates_file(settings.templates_file),
         secret=settings.session_secret,
         miniprogram_state=settings.miniprogram_state,

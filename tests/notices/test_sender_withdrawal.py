@@ -238,7 +238,9 @@ async def test_the_one_statement_facts_on_postgresql_are_those_the_orm_loads(arq
     # and a user without preferences or ledger rows, whose notice names no order or an unknown one
     bare = await User.create(openid="oWITHDRAW00000000000000002")
     for order_no in (None, "SO-UNKNOWN"):
-        notices.append(Notice(user_id=bare.id, order_no=order_no, topic=Topic.NODE_OUTBOUND, template_id=SHIPPING))
+        notices.append(
+            Notice(user_id=bare.id, order_no=order_no, topic=Topic.NODE_OUTBOUND, template_id=SHIPPING)
+        )
 
     for notice in notices:
         # when the sender's facts are read in one statement
