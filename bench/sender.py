@@ -49,7 +49,8 @@ from statistics import median
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-REPO = Path(__file__).resolve().parents[1]
+BENCH_FILE = Path(__file__).resolve()
+REPO = BENCH_FILE.parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LVYUE_ENV", "test")
 
@@ -222,6 +223,14 @@ def child_project(count_to: str | None) -> None:
         _install_counters(Path(count_to))
     from bff.cli import main
 
+    # Levers measured without editing tasks/worker.py (--worker-max-jobs, --worker-poll-delay).
+    from tasks.worker import WorkerSettings
+
+    if os.environ.get("BENCH_MAX_JOBS"):
+        WorkerSettings.max_jobs = int(os.environ["BENCH_MAX_JOBS"])
+    if os.environ.get("BENCH_POLL_DELAY"):
+        WorkerSettings.poll_delay = float(os.environ["BENCH_POLL_DELAY"])  # type: ignore[attr-defined]
+
     profile_to = os.environ.get("BENCH_PROFILE")
     if not profile_to:
         main(["worker"])
@@ -314,6 +323,10 @@ class Bench:
         }
         self.env.pop("SANDBOX_PUSH_URL", None)
         self.env["BENCH_SEND_BODY"] = json.dumps(send_body(), ensure_ascii=False)
+        if args.worker_max_jobs:
+            self.env["BENCH_MAX_JOBS"] = str(args.worker_max_jobs)
+        if args.worker_poll_delay:
+            self.env["BENCH_POLL_DELAY"] = str(args.worker_poll_delay)
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -409,21 +422,20 @@ class Bench:
 
         self.batch += 1
         batch = self.batch
-        me = [sys.executable, str(Path(__file__).resolve())]
+        me = [sys.executable, str(BENCH_FILE)]
         procs_args = []
         counts = []
         for i in range(workers):
             count_file = self.logs / f"count-{batch}-{i}.json"
             if kind == "anchor":
+                counting = ["--count-to", str(count_file)] if count else []
                 procs_args.append(
-                    me
-                    + ["--child", "anchor", "--max-jobs", str(self.args.max_jobs)]
-                    + (["--count-to", str(count_file)] if count else [])
+                    [*me, "--child", "anchor", "--max-jobs", str(self.args.max_jobs), *counting]
                 )
             elif count:
-                procs_args.append(me + ["--child", "project", "--count-to", str(count_file)])
-            elif wrapped:
-                procs_args.append(me + ["--child", "project"])
+                procs_args.append([*me, "--child", "project", "--count-to", str(count_file)])
+            elif wrapped or self.args.worker_max_jobs or self.args.worker_poll_delay:
+                procs_args.append([*me, "--child", "project"])
             else:
                 procs_args.append([sys.executable, "-m", "bff.cli", "worker"])
             counts.append(count_file)
@@ -512,9 +524,8 @@ class Bench:
         from bff.runtime.redis import create_arq_pool
 
         args = self.args
-        print(
-            f"database: {urlsplit(self.database_url).path.strip('/')} (recreated), redis {self.redis_url} (flushed)"
-        )
+        name = urlsplit(self.database_url).path.strip("/")
+        print(f"database: {name} (recreated), redis {self.redis_url} (flushed)")
         await self.recreate_database()
         await Tortoise.init(config=tortoise_config(self.database_url), _enable_global_fallback=True)
         await Tortoise.generate_schemas()
@@ -576,8 +587,9 @@ class Bench:
                 figures = await self.run_batch(kind, workers, n, arq, sandbox, count=False)
                 results[label].append(figures)
                 print(
-                    f"round {r + 1} {label:>6}: {figures['rate']:7.1f} /s  ({n} in {figures['seconds']:.2f} s, "
-                    f"enqueue {figures['enqueue_s']:.2f} s), worker CPU {figures['cpu_ms_per_send']:.2f} ms per send",
+                    f"round {r + 1} {label:>6}: {figures['rate']:7.1f} /s  "
+                    f"({n} in {figures['seconds']:.2f} s, enqueue {figures['enqueue_s']:.2f} s), "
+                    f"worker CPU {figures['cpu_ms_per_send']:.2f} ms per send",
                     flush=True,
                 )
         med = {k: median(f["rate"] for f in v) for k, v in results.items()}
@@ -586,7 +598,8 @@ class Bench:
         per_round_cb = [t["rate"] / o["rate"] for o, t in zip(results["one"], results["two"], strict=True)]
         print()
         print(
-            f"anchor (bare arq job, one httpx POST): {med['anchor']:.1f} jobs/s, {cpu['anchor']:.2f} ms CPU per job"
+            f"anchor (bare arq job, one httpx POST): {med['anchor']:.1f} jobs/s, "
+            f"{cpu['anchor']:.2f} ms CPU per job"
         )
         print(f"bff worker x1: {med['one']:.1f} notices/s, {cpu['one']:.2f} ms CPU per send")
         print(f"bff worker x2: {med['two']:.1f} notices/s, {cpu['two']:.2f} ms CPU per send (both processes)")
@@ -607,7 +620,8 @@ class Bench:
             totals = figures["counts"]["totals"]
             print(
                 f"  {label}: SQL statements {totals['sql'] / m:.2f}, SQL transactions "
-                f"{totals['sql_transactions'] / m:.2f}, Redis round trips {totals['redis_round_trips'] / m:.2f}, "
+                f"{totals['sql_transactions'] / m:.2f}, "
+                f"Redis round trips {totals['redis_round_trips'] / m:.2f}, "
                 f"Redis commands {totals['redis_commands'] / m:.2f}"
             )
             if args.verbose or kind == "project":
@@ -644,6 +658,8 @@ def main() -> int:
     parser.add_argument(
         "--max-jobs", type=int, default=20, help="the anchor worker's max_jobs (bff worker's own)"
     )
+    parser.add_argument("--worker-max-jobs", type=int, help="bff worker's max_jobs for this run (a lever)")
+    parser.add_argument("--worker-poll-delay", type=float, help="bff worker's arq poll_delay (a lever)")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--profile", help="instead: profile one bff worker (cProfile) into this file")
     parser.add_argument("--child", choices=("anchor", "project"), help=argparse.SUPPRESS)

@@ -419,9 +419,10 @@ class NoticeSender:
                     claim.pg, claim.id, claim.attempts, claim.call_started_at
                 )
             else:
-                started = 1 == await Notice.filter(
+                moved = await Notice.filter(
                     id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
                 ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
+                started = moved == 1
             if not started:
                 raise _ClaimLost
 

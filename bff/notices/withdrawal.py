@@ -45,7 +45,8 @@ SELECT p.id AS prefs_id, p.main_switch, p.quiet_start, p.quiet_end, p.weekly_lim
     EXISTS (SELECT 1 FROM order_receipts r WHERE r.order_id = o.id) AS receipt,
     s.offered_at AS slot_offered_at, s.chosen_slot_id,
     (SELECT json_agg(x.exception_id) FROM order_exception_links l
-        JOIN order_exceptions x ON x.id = l.exception_id WHERE l.order_id = o.id AND l.chosen_option IS NOT NULL) AS exceptions
+        JOIN order_exceptions x ON x.id = l.exception_id
+        WHERE l.order_id = o.id AND l.chosen_option IS NOT NULL) AS exceptions
 FROM (SELECT 1) AS one
 LEFT JOIN preferences p ON p.user_id = $1
 LEFT JOIN orders o ON o.user_id = $1 AND o.order_no = $2
