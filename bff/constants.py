@@ -53,6 +53,10 @@ WECHAT_TOKEN_WAIT_S = 5.0
 # Drop the cached token this long before WeChat's expiry: stable_token renews a token in its last
 # 300 s (§6.2), so the next fetch lands inside that window with 30 s to spare.
 WECHAT_TOKEN_REFRESH_MARGIN_S = 330
+# A worker's sender keeps the token it read from Redis this long in memory (one Redis GET less per
+# send). A token refused meanwhile (another process refreshed it) is dropped at once and re-read;
+# WeChat keeps a superseded token working for minutes anyway (§6.2).
+WECHAT_TOKEN_MEMO_S = 5.0
 # force_refresh bookkeeping (§6.2: at most 20 a day, at least 30 s apart).
 WECHAT_FORCE_REFRESH_LAST_KEY = "lvyue:wechat:force-refresh:last"  # + ":<appid>", lives 30 s
 WECHAT_FORCE_REFRESH_DAY_KEY = "lvyue:wechat:force-refresh:day"  # + ":<appid>:<yyyymmdd Beijing>"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -91,13 +92,14 @@ async def lifecycle_stale(notice: Notice, now: datetime) -> str | None:
     return await lifecycle_reminders.stale_reason(notice)
 
 
-def send_hooks(settings: Settings, observed: SendObservation | None = None) -> SendHooks:
+def send_hooks(settings: Settings, *, observed: bool = False) -> SendHooks:
     """The sender's hooks in the worker: the planner's re-decision and withdrawal, the lifecycle
     reminders' re-check and their REMINDED mark, the offers' re-check (bff/offers/recheck.py), an
-    experiment variant's wording; with ``observed``, the planned→sent time for /metrics."""
+    experiment variant's wording; with ``observed``, the planned→sent time of the running send job
+    (``send_notice``) for /metrics."""
     after_sent: tuple[Callable[[Notice, datetime], Awaitable[None]], ...] = (lifecycle_reminders.mark_sent,)
-    if observed is not None:
-        after_sent = (*after_sent, observed.sent)
+    if observed:
+        after_sent = (*after_sent, _observed_sent)
     return SendHooks(
         reconsider=planner.reconsider,
         withdrawal=partial(
@@ -133,9 +135,6 @@ class SendObservation:
         self.call_seconds: float | None = None
         self.planned_to_sent: float | None = None
 
-    def client(self, inner: SendClient) -> SendClient:
-        return _TimedClient(inner, self)
-
     async def sent(self, notice: Notice, now: datetime) -> None:
         self.planned_to_sent = max(0.0, (now - notice.created_at).total_seconds())
 
@@ -155,13 +154,23 @@ class SendObservation:
             tally.observe(PLANNED_TO_SENT_SECONDS, self.planned_to_sent)
 
 
+# The send job running in this task (set by send_notice): the worker's one sender and its client
+# wrapper are shared by concurrent jobs, each job's asyncio task sees its own observation.
+_OBSERVED: ContextVar[SendObservation | None] = ContextVar("lvyue_send_observation", default=None)
+
+
+async def _observed_sent(notice: Notice, now: datetime) -> None:
+    observed = _OBSERVED.get()
+    if observed is not None:
+        await observed.sent(notice, now)
+
+
 class _TimedClient:
     """The WeChat client, timing the send request from the moment it is written (``before_send``:
-    the token is at hand) to the answer, and keeping the errcode."""
+    the token is at hand) to the answer, and keeping the errcode in the running job's observation."""
 
-    def __init__(self, inner: SendClient, observed: SendObservation) -> None:
+    def __init__(self, inner: SendClient) -> None:
         self.inner = inner
-        self.observed = observed
 
     async def send_subscribe_message(
         self,
@@ -174,6 +183,7 @@ class _TimedClient:
         lang: str = "zh_CN",
         before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> SendResultLike:
+        observed = _OBSERVED.get() or SendObservation()  # outside a send job: nobody reads it
         written: float | None = None
 
         async def request_starts() -> None:
@@ -193,32 +203,41 @@ class _TimedClient:
                 lang=lang,
                 before_send=request_starts,
             )
-            self.observed.errcode, answered = "0", True
+            observed.errcode, answered = "0", True
             return result
         except WeChatAPIError as exc:
-            self.observed.errcode, answered = str(exc.errcode), True
+            observed.errcode, answered = str(exc.errcode), True
             raise
         except WeChatTransportError:
-            self.observed.errcode = "transport"
+            observed.errcode = "transport"
             raise
         finally:
             if answered and written is not None:
-                self.observed.call_seconds = time.perf_counter() - written
+                observed.call_seconds = time.perf_counter() - written
 
 
-def notice_sender(ctx: dict[str, Any], observed: SendObservation | None = None) -> NoticeSender:
-    """The sender of one send job. ``ctx["notice_retry_policy"]`` (a RetryPolicy) and
-    ``ctx["notice_lock_wait"]`` (a LockWait) may override retry timing, e.g. in tests."""
-    settings: Settings = ctx["settings"]
-    return sender_for(
-        settings,
-        ctx["http"],
-        ctx["redis"],
-        hooks=send_hooks(settings, observed),
-        retry=ctx.get("notice_retry_policy") or SEND_RETRY,
-        lock_wait=ctx.get("notice_lock_wait"),
-        client=observed.client if observed is not None else None,
-    )
+def notice_sender(ctx: dict[str, Any]) -> NoticeSender:
+    """The worker's sender, built by its first send job and kept in ``ctx`` for the next ones: one
+    WeChat client and token cache per worker process (building them per job cost a tenth of a
+    send's CPU). ``ctx["notice_retry_policy"]`` (a RetryPolicy) and ``ctx["notice_lock_wait"]`` (a
+    LockWait) may override retry timing, e.g. in tests."""
+    sender: NoticeSender | None = ctx.get(_SENDER_KEY)
+    if sender is None:
+        settings: Settings = ctx["settings"]
+        sender = sender_for(
+            settings,
+            ctx["http"],
+            ctx["redis"],
+            hooks=send_hooks(settings, observed=True),
+            retry=ctx.get("notice_retry_policy") or SEND_RETRY,
+            lock_wait=ctx.get("notice_lock_wait"),
+            client=_TimedClient,
+        )
+        ctx[_SENDER_KEY] = sender
+    return sender
+
+
+_SENDER_KEY = "notice_sender"
 
 
 async def send_notice(ctx: dict[str, Any], notice_id: int) -> str:
@@ -227,7 +246,11 @@ async def send_notice(ctx: dict[str, Any], notice_id: int) -> str:
     Its outcome is tallied for /metrics and written with the job's run (tasks/worker.py
     ``counted``), or on its own when the job runs outside it."""
     observed = SendObservation()
-    outcome = await notice_sender(ctx, observed).send(notice_id)
+    running = _OBSERVED.set(observed)
+    try:
+        outcome = await notice_sender(ctx).send(notice_id)
+    finally:
+        _OBSERVED.reset(running)
     tally = ctx.get(JOB_TALLY)
     if isinstance(tally, Tally):
         observed.tally(outcome, tally)

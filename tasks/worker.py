@@ -29,7 +29,7 @@ from tasks.commands import dispatch_commands, send_command
 from tasks.deadlines import apply_deadline_defaults
 from tasks.engines import retry_while_engine_away
 from tasks.lifecycle import scan_maintenance, scan_replenishment
-from tasks.notices import plan_notices_for_event, send_notice, sweep_notices
+from tasks.notices import notice_sender, plan_notices_for_event, send_notice, sweep_notices
 from tasks.offers import refresh_co_purchase, scan_offers
 from tasks.push import handle_push_event, requeue_push_events
 from tasks.shipping import dispatch_shipping_uploads, upload_shipping_info
@@ -125,6 +125,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = worker_identity()
     ctx["started_at"] = datetime.now(UTC)
     ctx["templates_check"] = start_template_check(settings, ctx["http"], ctx["redis"])
+    # One sender (WeChat client, token cache) for every send job of this process.
+    notice_sender(ctx)
     log.info("worker %s started (appid %s)", ctx["worker_id"], mask(settings.wechat_appid))
 
 

@@ -219,6 +219,13 @@ def _of(row: Mapping[str, Any] | None, switches: Iterable[tuple[Any, Any]]) -> U
     )
 
 
+def preferences_from(row: Mapping[str, Any] | None, switches: Iterable[tuple[Any, Any]]) -> UserPreferences:
+    """The preferences of a user's rows as read elsewhere (the sender's one-statement facts on
+    PostgreSQL, bff/notices/withdrawal.py), a row's columns by name and (topic, enabled) pairs:
+    defaults filled in as ``get_preferences`` does."""
+    return _of(row, switches)
+
+
 async def get_preferences(user_id: int) -> UserPreferences:
     """The user's preferences, defaults filled in (two SELECTs, no model instances)."""
     rows = await Preferences.filter(user_id=user_id).limit(1).values(*_ROW)

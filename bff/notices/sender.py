@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from redis.asyncio import Redis
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -71,7 +72,7 @@ from bff.catalog.templates_render import render_data, render_page
 from bff.consent import ledger as consent_ledger
 from bff.models.notices import Notice, NoticeStatus
 from bff.models.users import User
-from bff.notices import stops
+from bff.notices import send_rows, stops
 from bff.notices.locks import LockWait, OpenidLock, RedisOpenidLock
 from bff.notices.open_tokens import issue_open_token
 from bff.notices.settlement import ASSUMED_SENT, OUTCOME_UNKNOWN, RECONCILED, UnitLedger, settle_sending
@@ -114,8 +115,6 @@ _DETAIL_MAX = 1000
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
 
 
 def next_day_at(now: datetime, zone: ZoneInfo, at: str = constants.SEND_DEFER_TOMORROW_AT) -> datetime:
@@ -226,6 +225,7 @@ class _Claim:
     attempts: int
     reserved_at: datetime | None = None
     call_started_at: datetime | None = None
+    pg: BaseDBAsyncClient | None = None  # PostgreSQL: the row changes of bff/notices/send_rows.py
 
 
 # --- the sender ---------------------------------------------------------------------------------
@@ -260,11 +260,24 @@ class NoticeSender:
         self.hooks = hooks
         self.lock = lock or RedisOpenidLock(redis)
         self.clock = clock
+        # The ledger's reservation is folded into one statement with the notice's mark on
+        # PostgreSQL (bff/notices/send_rows.py) only when it is the ledger itself.
+        self._ledger_is_ours = ledger is consent_ledger
 
     async def send(self, notice_id: int) -> SendOutcome:
-        notice = await Notice.get_or_none(id=notice_id)
-        if notice is None:
-            return SendOutcome(None, "MISSING")
+        conn = send_rows.connection()
+        pg = send_rows.on_postgres(conn)
+        openid: str | None
+        if pg:
+            loaded = await send_rows.load(conn, notice_id)
+            if loaded is None:
+                return SendOutcome(None, "MISSING")
+            notice, openid = loaded
+        else:
+            found = await Notice.get_or_none(id=notice_id)
+            if found is None:
+                return SendOutcome(None, "MISSING")
+            notice, openid = found, None
         if notice.status is NoticeStatus.SCHEDULED:
             ready = await self._ready_after_schedule(notice)
             if ready is not None:
@@ -272,16 +285,19 @@ class NoticeSender:
         elif notice.status is not NoticeStatus.QUEUED:
             return SendOutcome(notice.status, notice.reason)
 
-        openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
+        if not pg:
+            found_openid = await User.filter(id=notice.user_id).first().values_list("openid", flat=True)
+            openid = str(found_openid) if found_openid else None
         if not openid:
             return SendOutcome(notice.status, "NO_USER")
-        lock = await self.lock.acquire(str(openid), self.lock_wait.ttl_s)
+        openid = str(openid)
+        lock = await self.lock.acquire(openid, self.lock_wait.ttl_s)
         if lock is None:
             return SendOutcome(NoticeStatus.QUEUED, "OPENID_BUSY", retry_in=self.lock_wait.retry_in())
         try:
-            return await self._send_locked(notice_id, str(openid))
+            return await self._send_locked(notice_id, openid, conn if pg else None)
         finally:
-            await asyncio.shield(self.lock.release(str(openid), lock))
+            await asyncio.shield(self.lock.release(openid, lock))
 
     async def _ready_after_schedule(self, notice: Notice) -> SendOutcome | None:
         """None when the SCHEDULED notice is now QUEUED; otherwise the outcome of this run."""
@@ -299,22 +315,29 @@ class NoticeSender:
             return SendOutcome(NoticeStatus.SCHEDULED, notice.reason, retry_in=wait)
         return SendOutcome(notice.status, notice.reason)
 
-    async def _send_locked(self, notice_id: int, openid: str) -> SendOutcome:
+    async def _send_locked(self, notice_id: int, openid: str, pg: BaseDBAsyncClient | None) -> SendOutcome:
         now = self.clock()
-        claimed = await Notice.filter(id=notice_id, status=NoticeStatus.QUEUED).update(
-            status=NoticeStatus.SENDING,
-            sending_since=now,
-            attempts=F("attempts") + 1,
-            call_started_at=None,
-            outcome_unknown_at=None,
-            updated_at=now,
-        )
-        if not claimed:
-            return SendOutcome(None, "NOT_CLAIMED")
-        notice = await Notice.get(id=notice_id)
-        claim = _Claim(notice.id, notice.user_id, notice.template_id, notice.attempts)
+        stop_list: send_rows.Claimed | None = None
+        if pg is not None:
+            stop_list = await send_rows.claim(pg, notice_id, now)
+            if stop_list is None:
+                return SendOutcome(None, "NOT_CLAIMED")
+            notice = stop_list.notice
+        else:
+            claimed = await Notice.filter(id=notice_id, status=NoticeStatus.QUEUED).update(
+                status=NoticeStatus.SENDING,
+                sending_since=now,
+                attempts=F("attempts") + 1,
+                call_started_at=None,
+                outcome_unknown_at=None,
+                updated_at=now,
+            )
+            if not claimed:
+                return SendOutcome(None, "NOT_CLAIMED")
+            notice = await Notice.get(id=notice_id)
+        claim = _Claim(notice.id, notice.user_id, notice.template_id, notice.attempts, pg=pg)
         try:
-            return replace(await self._send_claimed(notice, claim, openid), claimed=True)
+            return replace(await self._send_claimed(notice, claim, openid, stop_list), claimed=True)
         except _ClaimLost:
             log.warning("notice %d was settled by someone else while this worker sent it", notice_id)
             return SendOutcome(None, "CLAIM_LOST")
@@ -340,11 +363,16 @@ class NoticeSender:
         except Exception:  # the sweeper settles it later
             log.exception("could not settle notice %d after cancellation", claim.id)
 
-    async def _send_claimed(self, notice: Notice, claim: _Claim, openid: str) -> SendOutcome:
+    async def _send_claimed(
+        self, notice: Notice, claim: _Claim, openid: str, stop_list: send_rows.Claimed | None
+    ) -> SendOutcome:
         now = self.clock()
         if notice.expires_at is not None and notice.expires_at <= now:
             return await self._settle(claim, NoticeStatus.SUPPRESSED, give_back=True, reason=EXPIRED)
-        blocked = await stops.send_blocker(claim.user_id, claim.template_id)
+        if stop_list is not None:  # read by the claim itself
+            blocked = await stops.blocker_of(claim.template_id, stop_list.stopped_id, stop_list.flagged_at)
+        else:
+            blocked = await stops.send_blocker(claim.user_id, claim.template_id)
         if blocked is not None:
             reason, why = blocked
             return await self._settle(
@@ -387,9 +415,15 @@ class NoticeSender:
             if claim.call_started_at is not None:
                 return  # the one retry after a token refresh
             claim.call_started_at = self.clock()
-            started = await Notice.filter(
-                id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
-            ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
+            if claim.pg is not None:
+                started = await send_rows.call_started(
+                    claim.pg, claim.id, claim.attempts, claim.call_started_at
+                )
+            else:
+                moved = await Notice.filter(
+                    id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts, call_started_at=None
+                ).update(call_started_at=claim.call_started_at, updated_at=claim.call_started_at)
+                started = moved == 1
             if not started:
                 raise _ClaimLost
 
@@ -416,6 +450,15 @@ class NoticeSender:
 
     async def _reserve(self, claim: _Claim) -> bool:
         reserved_at = self.clock()
+        if claim.pg is not None and self._ledger_is_ours:
+            fenced, reserved = await send_rows.reserve(
+                claim.pg, claim.id, claim.attempts, claim.user_id, claim.template_id, reserved_at
+            )
+            if not fenced:
+                raise _ClaimLost
+            if reserved:
+                claim.reserved_at = reserved_at
+            return reserved
         async with in_transaction():
             if not await self.ledger.reserve_unit(claim.user_id, claim.template_id):
                 return False
@@ -443,16 +486,33 @@ class NoticeSender:
 
     async def _sent(self, claim: _Claim, msgid: str | None) -> SendOutcome:
         now = self.clock()
-        moved = await Notice.filter(id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts).update(
-            status=NoticeStatus.SENT,
-            msgid=msgid,
-            sent_at=now,
-            reason=None,
-            detail=None,
-            errcode=None,
-            outcome_unknown_at=None,
-            updated_at=now,
-        )
+        if claim.pg is not None:
+            # One statement: SENT, and the wrong guess below undone when this run moved it.
+            if await send_rows.sent(
+                claim.pg,
+                claim.id,
+                claim.attempts,
+                claim.user_id,
+                msgid,
+                now,
+                wrong_guess=ASSUMED_SENT,
+                guessed=RECONCILED,
+            ):
+                return SendOutcome(NoticeStatus.SENT, None, msgid=msgid)
+            moved = 0
+        else:
+            moved = await Notice.filter(
+                id=claim.id, status=NoticeStatus.SENDING, attempts=claim.attempts
+            ).update(
+                status=NoticeStatus.SENT,
+                msgid=msgid,
+                sent_at=now,
+                reason=None,
+                detail=None,
+                errcode=None,
+                outcome_unknown_at=None,
+                updated_at=now,
+            )
         if not moved:
             # A subscribe_msg_sent_event got here first (bff/notices/delivery.py) and settled it;
             # the send's own answer is authoritative for the msgid.
@@ -586,7 +646,7 @@ def sender_for(
 ) -> NoticeSender:
     """The sender of a worker (``ctx["settings"], ctx["http"], ctx["redis"]``) or a test; ``client``
     may wrap the WeChat client (tasks/notices.py times the calls for /metrics)."""
-    wechat: SendClient = wechat_client_for(settings, http, redis)
+    wechat: SendClient = wechat_client_for(settings, http, redis, token_memo_s=constants.WECHAT_TOKEN_MEMO_S)
     return NoticeSender(
         hooks=hooks,
         redis=redis,

@@ -31,6 +31,7 @@ __all__ = [
     "OPENID_INVALID",
     "TEMPLATE_STOPPED",
     "after_refusal",
+    "blocker_of",
     "clear_invalid_openid",
     "flag_invalid_openid",
     "resume_template",
@@ -56,14 +57,36 @@ async def send_blocker(user_id: int, template_id: str) -> tuple[str, str] | None
     """(reason, detail) when a send of ``template_id`` to the user must not be tried; else None."""
     stopped = await StoppedTemplate.get_or_none(template_id=template_id, cleared_at__isnull=True)
     if stopped is not None:
-        return TEMPLATE_STOPPED, (
-            f"template {template_id} stopped after errcode {stopped.errcode} "
-            f"at {stopped.stopped_at.isoformat()}: {stopped.detail}"
-        )[:_DETAIL_MAX]
+        return _template_stopped(template_id, stopped)
     flagged = await User.filter(id=user_id).first().values_list("openid_invalid_at", flat=True)
     if flagged is not None:
-        return OPENID_INVALID, f"WeChat answered 40003 (invalid openid) for this user at {flagged}"
+        return _openid_invalid(flagged)
     return None
+
+
+async def blocker_of(
+    template_id: str, stopped_id: int | None, flagged_at: datetime | None
+) -> tuple[str, str] | None:
+    """``send_blocker`` from what the sender's claim read on PostgreSQL (bff/notices/send_rows.py):
+    the template's open stop (its id) and the user's invalid-openid flag. No query unless stopped."""
+    if stopped_id is not None:
+        stopped = await StoppedTemplate.get_or_none(id=stopped_id)
+        if stopped is not None:
+            return _template_stopped(template_id, stopped)
+    if flagged_at is not None:
+        return _openid_invalid(flagged_at)
+    return None
+
+
+def _template_stopped(template_id: str, stopped: StoppedTemplate) -> tuple[str, str]:
+    return TEMPLATE_STOPPED, (
+        f"template {template_id} stopped after errcode {stopped.errcode} "
+        f"at {stopped.stopped_at.isoformat()}: {stopped.detail}"
+    )[:_DETAIL_MAX]
+
+
+def _openid_invalid(flagged: object) -> tuple[str, str]:
+    return OPENID_INVALID, f"WeChat answered 40003 (invalid openid) for this user at {flagged}"
 
 
 async def after_refusal(

@@ -414,14 +414,18 @@ class WeChatClient:
 # --- factories --------------------------------------------------------------------------------
 
 
-def wechat_client_for(settings: Settings, http: httpx.AsyncClient, redis: Redis) -> WeChatClient:
-    """A client for the configured account."""
+def wechat_client_for(
+    settings: Settings, http: httpx.AsyncClient, redis: Redis, *, token_memo_s: float = 0.0
+) -> WeChatClient:
+    """A client for the configured account. ``token_memo_s``: how long its token cache answers the
+    token it last read without asking Redis (a worker's sender, which lives as long as the worker)."""
     return WeChatClient(
         http,
         redis,
         appid=settings.wechat_appid,
         secret=settings.wechat_secret,
         api_base=settings.wechat_api_base,
+        token_cache=TokenCache(redis, settings.wechat_appid, memo_s=token_memo_s),
     )
 
 

@@ -8,6 +8,9 @@
 * ``expire_if_current`` drops the cached token only if it is still the one that failed (a Lua
   compare-and-delete), so a process holding a stale token never throws away a fresher one.
 * Every fetch is counted by outcome for /metrics (``lvyue_wechat_token_refreshes_total``).
+* ``memo_s`` (a worker's sender): ``get`` answers the token it last saw for that long without
+  asking Redis; ``expire_if_current``, ``replace`` and ``store`` drop or renew that copy, so a
+  refused token is never answered again from memory.
 * ``reserve_force_refresh`` keeps WeChat's force_refresh rule (at most 20 a day, 30 s apart) in
   Redis, atomically, across processes.
 
@@ -117,6 +120,7 @@ class TokenCache:
         wait_s: float = constants.WECHAT_TOKEN_WAIT_S,
         margin_s: int = constants.WECHAT_TOKEN_REFRESH_MARGIN_S,
         clock: Callable[[], float] = time.time,
+        memo_s: float = 0.0,
     ) -> None:
         self._redis = redis
         self._appid = appid
@@ -126,6 +130,8 @@ class TokenCache:
         self._wait_s = wait_s
         self._margin_s = margin_s
         self._clock = clock
+        self._memo_s = memo_s
+        self._memo: tuple[str, float] | None = None  # (token, monotonic deadline)
         self._compare_and_delete = redis.register_script(_COMPARE_AND_DELETE)
         self._reserve_force = redis.register_script(_RESERVE_FORCE)
         self._refused = False
@@ -140,21 +146,35 @@ class TokenCache:
 
     async def get(self, fetch: Fetch) -> str:
         """The cached token, or one fetched by exactly one process while the others wait."""
+        if self._memo is not None and self._memo[1] > time.monotonic():
+            return self._memo[0]
         cached = await self.peek()
-        if cached:
-            return cached
-        return await self._under_lock(fetch, replace=False)
+        if not cached:
+            cached = await self._under_lock(fetch, replace=False)
+        self._remember(cached)
+        return cached
+
+    def _remember(self, token: str | None) -> None:
+        if self._memo_s > 0 and token:
+            self._memo = (token, time.monotonic() + self._memo_s)
+        else:
+            self._memo = None
 
     async def replace(self, fetch: Fetch) -> str:
         """Fetch a new token under the lock and store it whatever is cached (force_refresh)."""
-        return await self._under_lock(fetch, replace=True)
+        self._memo = None
+        token = await self._under_lock(fetch, replace=True)
+        self._remember(token)
+        return token
 
     async def store(self, token: FetchedToken) -> None:
+        self._memo = None
         await self._redis.set(self._key, token.value, ex=cache_ttl_s(token.expires_in, self._margin_s))
 
     async def expire_if_current(self, token: str) -> bool:
         """Drop the cached token if it is still ``token``; True when it was dropped."""
         self._refused = True  # the next fetch of this cache replaces a token WeChat refused
+        self._memo = None  # refused: the next get reads Redis
         deleted = await self._compare_and_delete(keys=[self._key], args=[token])
         return bool(deleted)
 

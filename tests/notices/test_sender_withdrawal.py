@@ -21,9 +21,11 @@ from bff.consent import ledger
 from bff.consent.preferences import PreferencesUpdate, TopicSwitch, set_main_switch, update_preferences
 from bff.inbound.supply_chain import ingest_body
 from bff.models import Notice, NoticeStatus, User
+from bff.notices.facts import load_user_facts
 from bff.notices.planner import NoticeContext, plan_event
 from bff.notices.reasons import Reason
 from bff.notices.sender import NoticeSender
+from bff.notices.withdrawal import withdrawal_facts
 from bff.orders.decisions import choose_delivery_slot, confirm_receipt, resolve_exception
 from bff.runtime.settings import Settings
 from bff.supply_chain import builders as b
@@ -208,3 +210,56 @@ async def test_a_notice_still_wanted_is_sent_after_its_retry(settings: Settings,
     assert outcome.status is NoticeStatus.SENT
     assert len(client.calls) == 2
     assert await ledger.remaining(user.id, SHIPPING) == 0
+
+
+@pytest.mark.postgres_only
+async def test_the_one_statement_facts_on_postgresql_are_those_the_orm_loads(arq_pool: ArqRedis) -> None:
+    # given an order with nodes, a slot offer chosen, an exception decided and the receipt
+    # confirmed; a user with a topic switched off, a banned template, units and quiet hours
+    user = await paid_order(arq_pool, {SHIPPING: 2, SLOT: 1, EXCEPTION: 1})
+    await feed(
+        arq_pool,
+        b.node("SO1", "OUTBOUND", DAY),
+        b.exception("EX1", DAY, DAY + timedelta(days=1), order_nos=["SO1"]),
+        b.delivery_slots(
+            "SO1",
+            DAY,
+            DAY + timedelta(days=1),
+            [("S2", "下午", DAY + timedelta(days=2, hours=5), DAY + timedelta(days=2, hours=9))],
+        ),
+        now=DAY,
+    )
+    await exception_resolved(user, DAY + timedelta(minutes=1))
+    await slot_chosen(user, DAY + timedelta(minutes=2))
+    await update_preferences(user.id, PreferencesUpdate(topics=[TopicSwitch(Topic.NODE_OUTBOUND, False)]))
+    await ledger.ban(user.id, EXCEPTION)
+    notices = list(await Notice.filter(user_id=user.id))
+    assert notices
+    # and a user without preferences or ledger rows, whose notice names no order or an unknown one
+    bare = await User.create(openid="oWITHDRAW00000000000000002")
+    for order_no in (None, "SO-UNKNOWN"):
+        notices.append(
+            Notice(user_id=bare.id, order_no=order_no, topic=Topic.NODE_OUTBOUND, template_id=SHIPPING)
+        )
+
+    for notice in notices:
+        # when the sender's facts are read in one statement
+        fast = await withdrawal_facts(notice, zone=SHANGHAI)
+
+        # then they are what load_user_facts(..., withdrawal_only=True) answers
+        slow = await load_user_facts(
+            [notice.user_id],
+            now=DAY,
+            zone=SHANGHAI,
+            order_nos=[notice.order_no] if notice.order_no is not None else [],
+            withdrawal_only=True,
+        )
+        assert fast == slow[notice.user_id], notice.dedupe_key
+    await feed(arq_pool, b.node("SO1", "DELIVERED", DAY + timedelta(hours=1)), now=DAY + timedelta(hours=1))
+    await confirm_receipt(user.id, "SO1", now=DAY + timedelta(hours=2))
+    confirmed = notices[0]
+    fast = await withdrawal_facts(confirmed, zone=SHANGHAI)
+    slow = await load_user_facts([user.id], now=DAY, zone=SHANGHAI, order_nos=["SO1"], withdrawal_only=True)
+    assert fast == slow[user.id]
+    assert fast.orders["SO1"].receipt_confirmed and fast.orders["SO1"].slot_chosen
+    assert fast.orders["SO1"].exceptions_decided == {"EX1"} and fast.banned_templates == {EXCEPTION}

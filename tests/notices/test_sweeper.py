@@ -325,5 +325,52 @@ async def test_a_requeue_racing_a_workers_reservation_gives_the_unit_back(
     assert len(client.calls) == 1 and await remaining(user) == 1
 
 
+@pytest.mark.postgres_only
+async def test_a_requeue_racing_the_one_statement_reservation_gives_the_unit_back(
+    settings: Settings, arq_pool: ArqRedis
+) -> None:
+    # given the worker's own ledger, whose reservation on PostgreSQL is one statement that locks the
+    # notice row, takes the unit and marks the notice (bff/notices/send_rows.py): the worker stalls
+    # in its withdrawal check, right before it, while a third session holds the notice row
+    user = await make_user(units={ORDER_PROGRESS: 2})
+    notice = await make_notice(user)
+    reached, go = asyncio.Event(), asyncio.Event()
+
+    async def gated_withdrawal(claimed: Notice, now: datetime) -> str | None:
+        reached.set()
+        await go.wait()
+        return None
+
+    worker = make_sender(settings, arq_pool, FakeClient(), withdrawal=gated_withdrawal)
+    stalled = asyncio.create_task(worker.send(notice.id))
+    await asyncio.wait_for(reached.wait(), 5)
+    holder = await asyncpg.connect(settings.database_url)
+    watcher = await asyncpg.connect(settings.database_url)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute("SELECT id FROM notices WHERE id = $1 FOR UPDATE", notice.id)
+        go.set()  # the worker's reservation waits for the row
+        await until(lambda: _waiting(watcher, 1), "the worker waits for the notice row")
+        sweeping = asyncio.create_task(sweep(arq_pool, now=utcnow() + LATER))
+        await until(lambda: _waiting(watcher, 2, done=sweeping), "the sweeper reaches the notice row")
+        await holding.rollback()  # the worker's reservation commits first, then the sweeper goes on
+    finally:
+        await holder.close()
+        await watcher.close()
+
+    # when both have finished
+    report = await sweeping
+    outcome = await stalled
+
+    # then the sweeper re-queued the notice with the reserved unit given back, and the worker
+    # stopped before calling WeChat
+    assert report.requeued == 1
+    assert outcome.reason == "CLAIM_LOST"
+    await notice.refresh_from_db()
+    assert notice.status is NoticeStatus.QUEUED and not notice.unit_reserved
+    assert await remaining(user) == 2
+
+
 async def _waiting(conn: asyncpg.Connection, count: int, done: asyncio.Task[Any] | None = None) -> bool:
     return (done is not None and done.done()) or await lock_waiters(conn) >= count

@@ -157,6 +157,28 @@ async def test_a_superseded_token_is_refreshed_once_and_the_call_succeeds(arq_po
         assert await client.tokens.peek() == new != old
 
 
+async def test_a_workers_remembered_token_once_refused_is_never_used_again(arq_pool: ArqRedis) -> None:
+    async with running_sandbox() as sb:
+        # given a worker's client, whose token cache keeps the token it read in memory, after a send
+        await sb.subscribe(OPENID, {PROGRESS: "accept"}, push=False)
+        await sb.subscribe(OPENID, {PROGRESS: "accept"}, push=False)
+        await sb.subscribe(OPENID, {PROGRESS: "accept"}, push=False)
+        client = sb.client(arq_pool, token_cache=TokenCache(arq_pool, defaults.APPID, memo_s=60))
+        assert await send(client)
+        # and another process's force_refresh revoking that token
+        new = await sb.force_refresh_elsewhere()
+
+        # when the worker sends twice more
+        second = await send(client)
+        third = await send(client)
+
+        # then the remembered token was refused once, and both sends went out on the new one
+        assert second and third
+        stats = await sb.stats()
+        assert stats["tokens"]["rejected_40001"] == 1
+        assert await client.access_token() == new
+
+
 async def test_many_callers_with_a_superseded_token_refresh_it_once(arq_pool: ArqRedis) -> None:
     async with running_sandbox() as sb:
         # given 10 users and a cached token that was just revoked
