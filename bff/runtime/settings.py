@@ -104,6 +104,9 @@ class Settings:
     # expire the POINTS_EXPIRY offer is made.
     member_day: int = 18
     points_expiry_window_days: int = 30
+    # `bff web`: one INFO line per request from uvicorn (off in production by default: about a
+    # third of a bare request's cost, issue 12).
+    web_access_log: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -320,6 +323,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             reader.problem("SEND_TIME_FALLBACK_HOUR", f"must be a local hour 0..23, got {fallback_raw!r}")
 
+    access_log_raw = reader.get("WEB_ACCESS_LOG")
+    web_access_log = not production
+    if access_log_raw is not None:
+        if access_log_raw not in ("on", "off"):
+            reader.problem("WEB_ACCESS_LOG", f"must be on or off, got {access_log_raw!r}")
+        web_access_log = access_log_raw == "on"
+
     if reader.problems:
         raise SettingsError.of(reader.problems)
     return Settings(
@@ -346,6 +356,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         send_time_fallback_hour=send_time_fallback_hour,
         member_day=member_day,
         points_expiry_window_days=points_expiry_window_days,
+        web_access_log=web_access_log,
     )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -63,6 +65,10 @@ class GraphQLView(GraphQL[Context, None]):
                 return
             receive = replaying(body, receive)
         await super().__call__(scope, receive, send)
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: UTF-8 bytes, no escaping of non-ASCII text, about a fifth of json.dumps' time.
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         resources: Resources = request.app.state.resources
