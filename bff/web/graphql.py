@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 import orjson
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
