@@ -10,14 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 from tortoise.expressions import Q
-from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
 from bff.catalog.nodes import ORDER_NO_MAX_LENGTH, is_made_to_order, node_rank, nodes_ahead
 from bff.models.orders import (
@@ -30,37 +27,9 @@ from bff.models.orders import (
     OrderReceipt,
     OrderStatus,
 )
+from bff.runtime.prepared import select as _select
 
 MAX_PAGE_SIZE = 50
-
-M = TypeVar("M", bound=Model)
-
-# SQL text of the order tab's reads, by (query shape, dialect): tortoise builds a statement in
-# about half a millisecond of CPU (pypika, queryset clones), five times asyncpg's round trip, and
-# the order detail sends nine (issue 12). Keys are few: a shape and the number of ids (≤ a page).
-_STATEMENTS: dict[tuple[Hashable, ...], str] = {}
-
-
-async def _select(
-    model: type[M], shape: Hashable, params: list[Any], build: Callable[[], QuerySet[M]]
-) -> list[M]:
-    """The rows of ``build()`` run with ``params``; its SQL is built by tortoise on the first call of
-    this shape and reused after, through tortoise's own executor (same rows, same model instances,
-    same statement log). ``params`` must be the values ``build()`` binds, in order: checked when the
-    statement is built, and a shape whose values differ is never remembered."""
-    db = model._choose_db()
-    key = (model.__name__, shape, len(params), db.capabilities.dialect)
-    sql = _STATEMENTS.get(key)
-    if sql is None:
-        query = build()
-        query._choose_db_if_not_chosen()
-        query._make_query()
-        sql, bound = query.query.get_parameterized_sql()
-        if list(bound) != params:
-            return await query
-        _STATEMENTS[key] = sql
-    executor = db.executor_class(model=model, db=db)
-    return await executor.execute_select(sql, params)  # type: ignore[no-any-return]
 
 
 class PageRequestError(ValueError):
