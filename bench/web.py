@@ -74,6 +74,7 @@ MEASURED = {
     "OrderDetail": {"orderNo": "LV-BENCH-0001"},
     "OrderList": {"first": 20},
     "SubscriptionCenter": {},
+    "Lifecycle": {},
 }
 
 

@@ -14,6 +14,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 
 from bff.models.users import User
+from bff.runtime.prepared import select
 from bff.runtime.signed_tokens import SignedToken
 
 __all__ = ["SESSION_TTL", "TOKEN_VERSION", "issue_session_token", "session_user_id", "verify_session_token"]
@@ -66,4 +67,6 @@ async def session_user_id(secret: str, token: str, *, now: datetime | None = Non
     user_id = verify_session_token(secret, token, now=now)
     if user_id is None:
         return None
-    return user_id if await User.exists(id=user_id) else None
+    # One statement per authenticated request: its SQL is kept once built (bff/runtime/prepared.py).
+    found = await select(User, "session-user", [user_id], lambda: User.filter(id=user_id).only("id"))
+    return user_id if found else None

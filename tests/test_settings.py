@@ -165,6 +165,7 @@ def test_development_accepts_the_sandbox_values() -> None:
         ("MEMBER_DAY", "32", "from 1 to 31"),
         ("MEMBER_DAY", "eighteenth", "whole number from 1 to 31"),
         ("POINTS_EXPIRY_WINDOW_DAYS", "0", "from 1 to 365"),
+        ("WEB_ACCESS_LOG", "yes", "must be on or off"),
     ],
 )
 def test_malformed_values_name_the_variable_and_the_problem(variable: str, value: str, words: str) -> None:
@@ -201,6 +202,14 @@ def test_metrics_are_closed_in_production_unless_a_token_or_public_is_chosen() -
     assert (with_token.metrics_exposure, with_token.metrics_token) == ("token", "m" * 32)
     assert load_settings({**PRODUCTION, "METRICS_EXPOSURE": "public"}).metrics_exposure == "public"
     assert load_settings({"LVYUE_ENV": "development"}).metrics_exposure == "public"
+
+
+def test_the_access_log_is_off_in_production_unless_asked_for() -> None:
+    # when / then
+    assert load_settings(dict(PRODUCTION)).web_access_log is False
+    assert load_settings({**PRODUCTION, "WEB_ACCESS_LOG": "on"}).web_access_log is True
+    assert load_settings({"LVYUE_ENV": "development"}).web_access_log is True
+    assert load_settings({"LVYUE_ENV": "development", "WEB_ACCESS_LOG": "off"}).web_access_log is False
 
 
 def test_a_token_exposure_without_a_token_is_refused() -> None:

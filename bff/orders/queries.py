@@ -27,6 +27,7 @@ from bff.models.orders import (
     OrderReceipt,
     OrderStatus,
 )
+from bff.runtime.prepared import select as _select
 
 MAX_PAGE_SIZE = 50
 
@@ -119,7 +120,11 @@ async def get_order(user_id: int, order_no: str) -> Order | None:
 
 async def items_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderItem]]:
     grouped: dict[int, list[OrderItem]] = defaultdict(list)
-    for item in await OrderItem.filter(order_id__in=list(order_ids)).order_by("order_id", "position"):
+    ids = list(order_ids)
+    rows = await _select(
+        OrderItem, "items", ids, lambda: OrderItem.filter(order_id__in=ids).order_by("order_id", "position")
+    )
+    for item in rows:
         grouped[item.order_id].append(item)  # type: ignore[attr-defined]
     return grouped
 
@@ -130,22 +135,30 @@ def _timeline_key(event: OrderNodeEvent) -> tuple[datetime, int, int]:
 
 async def timelines_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderNodeEvent]]:
     grouped: dict[int, list[OrderNodeEvent]] = defaultdict(list)
-    for event in await OrderNodeEvent.filter(order_id__in=list(order_ids)):
+    ids = list(order_ids)
+    events = await _select(OrderNodeEvent, "timeline", ids, lambda: OrderNodeEvent.filter(order_id__in=ids))
+    for event in events:
         grouped[event.order_id].append(event)  # type: ignore[attr-defined]
     return {order_id: sorted(events, key=_timeline_key) for order_id, events in grouped.items()}
 
 
 async def expectations_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderNodeExpectation]]:
     grouped: dict[int, list[OrderNodeExpectation]] = defaultdict(list)
-    for row in await OrderNodeExpectation.filter(order_id__in=list(order_ids)):
+    ids = list(order_ids)
+    for row in await _select(
+        OrderNodeExpectation, "expectations", ids, lambda: OrderNodeExpectation.filter(order_id__in=ids)
+    ):
         grouped[row.order_id].append(row)  # type: ignore[attr-defined]
     return grouped
 
 
 async def slot_offers_by_order(order_ids: Sequence[int]) -> dict[int, DeliverySlotOffer]:
+    ids = list(order_ids)
     return {
         offer.order_id: offer  # type: ignore[attr-defined]
-        for offer in await DeliverySlotOffer.filter(order_id__in=list(order_ids))
+        for offer in await _select(
+            DeliverySlotOffer, "slot_offers", ids, lambda: DeliverySlotOffer.filter(order_id__in=ids)
+        )
     }
 
 
@@ -163,10 +176,9 @@ async def exception_links_by_order(order_ids: Sequence[int]) -> dict[int, list[O
 
 
 async def receipts_by_order(order_ids: Sequence[int]) -> dict[int, OrderReceipt]:
-    return {
-        receipt.order_id: receipt  # type: ignore[attr-defined]
-        for receipt in await OrderReceipt.filter(order_id__in=list(order_ids))
-    }
+    ids = list(order_ids)
+    receipts = await _select(OrderReceipt, "receipts", ids, lambda: OrderReceipt.filter(order_id__in=ids))
+    return {receipt.order_id: receipt for receipt in receipts}  # type: ignore[attr-defined]
 
 
 # -- what the tab shows, from those rows (pure) ---------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 MODELS_MODULES = ["bff.models"]
 MIGRATIONS_MODULE = "migrations"
 
@@ -23,9 +25,23 @@ def normalise_database_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(params)))
 
 
+# PostgreSQL through tortoise's asyncpg client, minus the reset query on every release.
+POSTGRES_ENGINE = "bff.runtime.pgpool"
+
+
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """What tortoise connects with: SQLite as a URL, PostgreSQL as the URL's settings on the
+    engine of bff/runtime/pgpool.py."""
+    url = normalise_database_url(database_url)
+    if urlsplit(url).scheme not in ("postgres", "postgresql", "asyncpg"):
+        return url
+    expanded: dict[str, Any] = expand_db_url(url)
+    return {**expanded, "engine": POSTGRES_ENGINE}
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": normalise_database_url(database_url)},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             "models": {
                 "models": MODELS_MODULES,

@@ -109,6 +109,9 @@ class Settings:
     log_format: LogFormat = "text"
     # The operators' keys (OPS_API_KEY): (operator name, key) pairs; empty = the ops API is off.
     ops_api_keys: tuple[tuple[str, str], ...] = ()
+    # `bff web`: one INFO line per request from uvicorn (off in production by default: about a
+    # third of a bare request's cost, issue 12).
+    web_access_log: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -342,6 +345,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_format = log_format_from_env(environ)
     except SettingsError as exc:
         reader.problem("LOG_FORMAT", exc.problem)
+    access_log_raw = reader.get("WEB_ACCESS_LOG")
+    web_access_log = not production
+    if access_log_raw is not None:
+        if access_log_raw not in ("on", "off"):
+            reader.problem("WEB_ACCESS_LOG", f"must be on or off, got {access_log_raw!r}")
+        web_access_log = access_log_raw == "on"
 
     if reader.problems:
         raise SettingsError.of(reader.problems)
@@ -371,6 +380,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         points_expiry_window_days=points_expiry_window_days,
         log_format=log_format,
         ops_api_keys=ops_api_keys,
+        web_access_log=web_access_log,
     )
 
 

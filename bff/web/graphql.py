@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -78,6 +79,10 @@ class GraphQLView(GraphQL[Context, None]):
         if keys and token is not None and operator_for(keys, token) is not None:
             return _refusal(401, "an operators' key is not accepted here; use /ops/graphql")
         return None
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: UTF-8 bytes, no escaping of non-ASCII text, about a fifth of json.dumps' time.
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         resources: Resources = request.app.state.resources

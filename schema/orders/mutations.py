@@ -59,10 +59,10 @@ async def _decide(
         order = await queries.get_order(viewer_id, order_no)
         if order is None:
             return None, [error]
-        return OrderType.from_model(order, focus_exception_id=focus_exception_id), [error]
+        return OrderType.from_model(info, order, focus_exception_id=focus_exception_id), [error]
     # After the commit: a lost enqueue is only logged, the dispatcher finds the command later.
     await enqueue_sends(info.context.resources.arq, [decision.command_id])
-    return OrderType.from_model(decision.order, focus_exception_id=focus_exception_id), []
+    return OrderType.from_model(info, decision.order, focus_exception_id=focus_exception_id), []
 
 
 @strawberry.type

@@ -21,7 +21,7 @@ async def viewer_orders(
             page = await queries.list_orders(viewer_id, first=first, after=after, status=status)
         except queries.PageRequestError as exc:
             raise PublicError(str(exc)) from None
-        return OrderConnectionType.from_page(page)
+        return OrderConnectionType.from_page(info, page)
 
     # Viewer is only resolved for a signed-in user; never widen by accident.
     return await as_viewer(info, orders_of, signed_out=PublicError("sign in to see orders"))
@@ -34,6 +34,6 @@ class OrderQueries:
     async def order(self, info: Info, order_no: str) -> OrderType | None:
         async def order_of(viewer_id: int) -> OrderType | None:
             order = await queries.get_order(viewer_id, order_no)
-            return OrderType.from_model(order) if order else None
+            return OrderType.from_model(info, order) if order else None
 
         return await as_viewer(info, order_of, signed_out=None)

@@ -199,36 +199,33 @@ def exception_type(info: Info, link: OrderExceptionLink) -> OrderExceptionType:
 
 @strawberry.type(name="Order")
 class OrderType:
-    """One order of the viewer. Build with `OrderType.from_model(order)` from a scoped row."""
+    """One order of the viewer. Build with `OrderType.from_model(info, order)` from a scoped row.
+
+    The fields that come from the order row alone are plain values, set once when the order is
+    built (strawberry resolves them as attributes, without a resolver call per field: a page of
+    twenty orders has a hundred of them); the list-valued and related fields go through loaders.
+    """
 
     row: strawberry.Private[Order]
+    order_no: str
+    status: OrderStatus
+    placed_at: str
+    paid_at: str | None
+    total_amount: str  # Decimal string in yuan
     # The exception `exception` shows when set (resolveException: the one it resolved).
     focus_exception_id: strawberry.Private[str | None] = None
 
     @classmethod
-    def from_model(cls, order: Order, *, focus_exception_id: str | None = None) -> OrderType:
-        return cls(row=order, focus_exception_id=focus_exception_id)
-
-    @strawberry.field
-    def order_no(self) -> str:
-        return self.row.order_no
-
-    @strawberry.field
-    def status(self) -> OrderStatus:
-        return self.row.status
-
-    @strawberry.field
-    def placed_at(self, info: Info) -> str:
-        return iso(info, self.row.placed_at)
-
-    @strawberry.field
-    def paid_at(self, info: Info) -> str | None:
-        return iso(info, self.row.paid_at) if self.row.paid_at else None
-
-    # Decimal string in yuan
-    @strawberry.field
-    def total_amount(self) -> str:
-        return money(self.row.total_amount)
+    def from_model(cls, info: Info, order: Order, *, focus_exception_id: str | None = None) -> OrderType:
+        return cls(
+            row=order,
+            order_no=order.order_no,
+            status=order.status,
+            placed_at=iso(info, order.placed_at),
+            paid_at=iso(info, order.paid_at) if order.paid_at else None,
+            total_amount=money(order.total_amount),
+            focus_exception_id=focus_exception_id,
+        )
 
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItemType]:
@@ -371,12 +368,12 @@ class OrderConnectionType:
     edges: list[OrderEdgeType]
 
     @classmethod
-    def from_page(cls, page: queries.OrderPage) -> OrderConnectionType:
+    def from_page(cls, info: Info, page: queries.OrderPage) -> OrderConnectionType:
         return cls(
             total_count=page.total_count,
             page_info=PageInfoType(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
             edges=[
-                OrderEdgeType(cursor=cursor, node=OrderType.from_model(order))
+                OrderEdgeType(cursor=cursor, node=OrderType.from_model(info, order))
                 for order, cursor in zip(page.orders, page.cursors, strict=True)
             ],
         )

@@ -12,7 +12,7 @@ import pytest
 from bff.runtime.resources import Resources
 from bff.runtime.settings import Settings
 from bff.web.app import create_app
-from schema import MAX_DEPTH
+from schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 
 INTROSPECTION = "{ __schema { queryType { name } types { name } } }"
 TYPO_IN_FIELD = "{ viewr { openid } }"
@@ -106,3 +106,58 @@ async def test_production_still_answers_ordinary_queries(production_client: http
 
     # then
     assert answer == {"data": {"__typename": "Query", "viewer": None}}
+
+
+TOO_MANY_ALIASES = "{ " + " ".join(f"a{n}: __typename" for n in range(MAX_ALIASES + 1)) + " }"
+TOO_MANY_TOKENS = "{ " + "__typename " * MAX_TOKENS + "}"
+SUBSCRIBE_REQUEST = "query Q($m: SubscribeMoment!) { subscribeRequest(moment: $m) { __typename } }"
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal"),
+    [
+        (TOO_MANY_ALIASES, f"{MAX_ALIASES + 1} aliases found. Allowed: {MAX_ALIASES}"),
+        (TOO_MANY_TOKENS, f"Syntax Error: Document contains more than {MAX_TOKENS} tokens. Parsing aborted."),
+        (DEEP_INTROSPECTION, f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}"),
+    ],
+    ids=["aliases", "tokens", "depth"],
+)
+async def test_a_refused_document_is_refused_alike_every_time(
+    production_client: httpx.AsyncClient, query: str, refusal: str
+) -> None:
+    # when the same document comes three times
+    answers = [await post(production_client, query) for _ in range(3)]
+
+    # then each answer is the first one's refusal
+    assert refusal in messages(answers[0]), answers[0]
+    assert answers[0].get("data") is None
+    assert answers[1] == answers[0] and answers[2] == answers[0], answers
+
+
+async def test_a_document_seen_before_still_has_its_variables_checked(
+    production_client: httpx.AsyncClient,
+) -> None:
+    # given the document answered once with a valid variable
+    first = await post(production_client, SUBSCRIBE_REQUEST, {"m": "AFTER_PAYMENT"})
+    assert not messages(first), first
+
+    # when it comes again with a value the enum does not have
+    answer = await post(production_client, SUBSCRIBE_REQUEST, {"m": "AFTER_PAYMENTT"})
+
+    # then it is refused like a first request would be
+    assert answer.get("data") is None
+    assert any("AFTER_PAYMENTT" in message for message in messages(answer)), answer
+
+
+async def test_introspection_answered_in_development_is_still_refused_in_production(
+    client: httpx.AsyncClient, production_client: httpx.AsyncClient
+) -> None:
+    # given development answered the document (and so remembers it as valid)
+    assert (await post(client, INTROSPECTION))["data"]["__schema"]["queryType"] == {"name": "Query"}
+
+    # when production gets the same text
+    answer = await post(production_client, INTROSPECTION)
+
+    # then production refuses it
+    assert answer.get("data") is None
+    assert any("introspection" in message for message in messages(answer)), answer
