@@ -38,11 +38,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## make bench: the benchmarks under bench/, each printing its figures
+## make bench: the benchmarks under bench/, each printing its figures (PostgreSQL + Redis of this machine)
+# The benchmarks take turns on one PostgreSQL database (each drops and creates it again, so its
+# name must contain "bench") and one Redis db (flushed before each); override with BENCH_*_URL.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lvyue_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (bench/web.py's load generator)"; \
 	  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do echo "== $$b"; \
+	  $(BIN)/python -c "import redis; redis.Redis.from_url('$(BENCH_REDIS_URL)').flushdb()" || exit 1; \
+	  DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) PYTHONPATH=. $(BIN)/python $$b || exit 1; done
 
 ## make schema: write schema/schema.graphql from the code (commit it with any schema change)
 schema: $(STAMP)

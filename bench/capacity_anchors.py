@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import logging
 import os
 import secrets
@@ -135,9 +136,11 @@ def check_database_url(url: str | None, workdir: Path) -> str:
 
 def check_redis_url(url: str | None, workdir: Path) -> str:
     if not url:
-        from bff.runtime.embedded_redis import start_embedded_redis
+        from bff.runtime.embedded_redis import start_embedded_redis, stop_embedded_redis
 
-        started_url, _ = start_embedded_redis(workdir / "redis", persist=False)
+        started_url, started = start_embedded_redis(workdir / "redis", persist=False)
+        if started:  # a daemon: it would outlive this script
+            atexit.register(stop_embedded_redis, workdir / "redis")
         return started_url
     db = urlsplit(url).path.strip("/") or "0"
     if not db.isdigit() or int(db) < 10:
