@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.conftest import WorkerFactory
 from tests.notices.send_fixtures import (
     ORDER_PROGRESS,
     FakeClient,
+    FakeResult,
     make_notice,
     make_sender,
     make_user,
@@ -291,7 +293,8 @@ async def test_a_requeue_racing_a_workers_reservation_gives_the_unit_back(
     user = await make_user(units={ORDER_PROGRESS: 2})
     notice = await make_notice(user)
     gate = GatedLedger()
-    stalled = asyncio.create_task(make_sender(settings, arq_pool, FakeClient(), ledger=gate).send(notice.id))
+    client = WaitsForTheSweep()
+    stalled = asyncio.create_task(make_sender(settings, arq_pool, client, ledger=gate).send(notice.id))
     await asyncio.wait_for(gate.reached.wait(), 5)
     holder = await asyncpg.connect(settings.database_url)
     watcher = await asyncpg.connect(settings.database_url)
@@ -302,6 +305,7 @@ async def test_a_requeue_racing_a_workers_reservation_gives_the_unit_back(
         gate.go.set()  # the worker reserves its unit, then waits for the row
         await until(lambda: _waiting(watcher, 1), "the worker waits for the notice row")
         sweeping = asyncio.create_task(sweep(arq_pool, now=utcnow() + LATER))
+        sweeping.add_done_callback(lambda _: client.swept.set())
         await until(lambda: _waiting(watcher, 2, done=sweeping), "the sweeper reaches the notice row")
         await holding.rollback()  # the worker's reservation commits first, then the sweeper goes on
     finally:
@@ -320,9 +324,9 @@ async def test_a_requeue_racing_a_workers_reservation_gives_the_unit_back(
     assert await remaining(user) == 2
 
     # and the send that follows costs exactly one unit
-    client = FakeClient()
-    assert (await make_sender(settings, arq_pool, client).send(notice.id)).status is NoticeStatus.SENT
-    assert len(client.calls) == 1 and await remaining(user) == 1
+    next_client = FakeClient()
+    assert (await make_sender(settings, arq_pool, next_client).send(notice.id)).status is NoticeStatus.SENT
+    assert len(next_client.calls) == 1 and await remaining(user) == 1
 
 
 @pytest.mark.postgres_only
@@ -341,7 +345,8 @@ async def test_a_requeue_racing_the_one_statement_reservation_gives_the_unit_bac
         await go.wait()
         return None
 
-    worker = make_sender(settings, arq_pool, FakeClient(), withdrawal=gated_withdrawal)
+    client = WaitsForTheSweep()
+    worker = make_sender(settings, arq_pool, client, withdrawal=gated_withdrawal)
     stalled = asyncio.create_task(worker.send(notice.id))
     await asyncio.wait_for(reached.wait(), 5)
     holder = await asyncpg.connect(settings.database_url)
@@ -353,6 +358,7 @@ async def test_a_requeue_racing_the_one_statement_reservation_gives_the_unit_bac
         go.set()  # the worker's reservation waits for the row
         await until(lambda: _waiting(watcher, 1), "the worker waits for the notice row")
         sweeping = asyncio.create_task(sweep(arq_pool, now=utcnow() + LATER))
+        sweeping.add_done_callback(lambda _: client.swept.set())
         await until(lambda: _waiting(watcher, 2, done=sweeping), "the sweeper reaches the notice row")
         await holding.rollback()  # the worker's reservation commits first, then the sweeper goes on
     finally:
@@ -370,6 +376,19 @@ async def test_a_requeue_racing_the_one_statement_reservation_gives_the_unit_bac
     await notice.refresh_from_db()
     assert notice.status is NoticeStatus.QUEUED and not notice.unit_reserved
     assert await remaining(user) == 2
+
+
+@dataclass
+class WaitsForTheSweep(FakeClient):
+    """Holds a send request until the sweep has finished. Once the reservation commits, the worker's
+    next statement (call_started_at, written as the request starts) and the waiting sweeper race
+    for the notice row; holding the request makes the sweeper go first, the case under test."""
+
+    swept: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send_subscribe_message(self, **request: Any) -> FakeResult:
+        await self.swept.wait()
+        return await super().send_subscribe_message(**request)
 
 
 async def _waiting(conn: asyncpg.Connection, count: int, done: asyncio.Task[Any] | None = None) -> bool:
