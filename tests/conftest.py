@@ -81,13 +81,38 @@ def is_postgres() -> bool:
     return bool(ORIGINAL_DATABASE_URL) and urlsplit(ORIGINAL_DATABASE_URL or "").scheme != "sqlite"
 
 
+# Tests whose subject is not the database engine (the WeChat stand-in, wire formats, the dev
+# server, pages in a browser, docs and layering): the embedded pass runs them, the PostgreSQL pass
+# deselects them, so CI's two passes stay under their time budget without running them twice.
+ENGINE_FREE = (
+    "tests/wxsandbox/",
+    "tests/wechat/test_keywords.py",
+    "tests/wechat/test_errors.py",
+    "tests/wechat/test_events.py",
+    "tests/wechat/test_crypto.py",
+    "tests/test_devserver.py",
+    "tests/test_ports.py",
+    "tests/test_dev_logs.py",
+    "tests/test_docs.py",
+    "tests/test_layering.py",
+    "tests/test_makefile.py",
+    "tests/web/test_fuzz.py",
+    "tests/web/test_graphiql_browser.py",
+    "tests/web/test_ops_console.py",
+    "tests/web/test_ops_console_browser.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`postgres_only` tests race real transactions: SQLite serialises them, so they run in the
-    PostgreSQL pass (CI's second `make test`) and are deselected, not skipped, on SQLite."""
-    if is_postgres():
-        return
-    kept = [item for item in items if item.get_closest_marker("postgres_only") is None]
-    deselected = [item for item in items if item.get_closest_marker("postgres_only") is not None]
+    PostgreSQL pass (CI's second `make test`) and are deselected, not skipped, on SQLite.
+    `once` tests (ENGINE_FREE) run in the embedded pass only, deselected on PostgreSQL."""
+    for item in items:
+        if item.nodeid.startswith(ENGINE_FREE):
+            item.add_marker(pytest.mark.once)
+    unwanted = "once" if is_postgres() else "postgres_only"
+    kept = [item for item in items if item.get_closest_marker(unwanted) is None]
+    deselected = [item for item in items if item.get_closest_marker(unwanted) is not None]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
