@@ -25,8 +25,9 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 from arq.worker import Worker
+from tortoise import Tortoise
 from tortoise.context import TortoiseContext, set_global_context
-from tortoise.contrib.test import truncate_all_models
+from tortoise.contrib.test import _topological_sort_models
 
 from bff.runtime.db import tortoise_config
 from bff.runtime.embedded_redis import ensure_embedded_redis, stop_embedded_redis
@@ -86,6 +87,12 @@ def is_postgres() -> bool:
 # deselects them, so CI's two passes stay under their time budget without running them twice.
 ENGINE_FREE = (
     "tests/wxsandbox/",
+    "tests/catalog/",
+    "tests/wechat/test_client.py",
+    "tests/wechat/test_tokens.py",
+    "tests/test_settings.py",
+    "tests/test_logs.py",
+    "tests/test_redis.py",
     "tests/wechat/test_keywords.py",
     "tests/wechat/test_errors.py",
     "tests/wechat/test_events.py",
@@ -170,8 +177,17 @@ async def orm(settings: Settings) -> AsyncIterator[TortoiseContext]:
 @pytest.fixture
 async def db(orm: TortoiseContext) -> TortoiseContext:
     """Empty tables for this test."""
-    await truncate_all_models()
+    await delete_every_row()
     return orm
+
+
+async def delete_every_row() -> None:
+    """DELETE from every table, children first, in one script and one transaction. A test leaves a
+    few rows: on PostgreSQL this costs a tenth of TRUNCATE's new files per table (0.2 s a test), on
+    SQLite one commit instead of one per table."""
+    models = list(Tortoise.apps.get_models_iterable())
+    deletes = "; ".join(f'DELETE FROM "{m._meta.db_table}"' for m in _topological_sort_models(models))
+    await models[0]._meta.db.execute_script(f"BEGIN; {deletes}; COMMIT")
 
 
 @pytest.fixture(scope="session")
